@@ -1,0 +1,106 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { requireBearer, principalOf } from '../http/authenticate.ts';
+import { problemResponses, ref } from '../http/problem.ts';
+import { iso } from '../http/serialize.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { User as UserValue } from '../users/user.ts';
+import { AuthResult, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
+import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
+
+export interface AuthRoutesOptions {
+  auth: AuthService;
+  sessions: SessionService;
+  accessTokens: AccessTokens;
+}
+
+const client = (request: FastifyRequest): ClientInfo => ({
+  ipAddress: request.ip ?? null,
+  userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+});
+
+const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
+const tokenJson = (t: IssuedTokens) => ({
+  sessionId: t.sessionId,
+  accessToken: t.accessToken,
+  refreshToken: t.refreshToken,
+  tokenType: 'Bearer' as const,
+  expiresIn: t.expiresInSeconds,
+});
+
+// Responses carrying tokens must never be stored by a cache (RFC 6749 §5.1).
+const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens }) => {
+  app.post('/auth/register', {
+    schema: {
+      operationId: 'AuthController_register',
+      tags: ['Auth'],
+      summary: 'Create an account and sign in (starts a session)',
+      body: ref(RegisterBody),
+      response: { 201: ref(AuthResult), ...problemResponses(400, 409, 413, 415) },
+    },
+  }, async (request, reply) => {
+    const { user, tokens } = await auth.register(request.body, client(request));
+    return reply.code(201).headers(noStore).send({ user: userJson(user), ...tokenJson(tokens) });
+  });
+
+  app.post('/auth/login', {
+    schema: {
+      operationId: 'AuthController_login',
+      tags: ['Auth'],
+      summary: 'Sign in with email and password (every sign-in is a new session)',
+      body: ref(LoginBody),
+      response: { 200: ref(AuthResult), ...problemResponses(400, 401, 413, 415) },
+    },
+  }, async (request, reply) => {
+    const { user, tokens } = await auth.login(request.body, client(request));
+    return reply.headers(noStore).send({ user: userJson(user), ...tokenJson(tokens) });
+  });
+
+  app.post('/auth/refresh', {
+    schema: {
+      operationId: 'AuthController_refresh',
+      tags: ['Auth'],
+      summary: 'Exchange a refresh token for new tokens (same session; the old refresh token is used up)',
+      body: ref(RefreshBody),
+      response: { 200: ref(TokenPair), ...problemResponses(400, 401, 413, 415) },
+    },
+  }, async (request, reply) => {
+    const tokens = await auth.refresh(request.body.refreshToken);
+    return reply.headers(noStore).send(tokenJson(tokens));
+  });
+
+  // Protected: everything registered in this scope passes the bearer check first.
+  await app.register(async (scope) => {
+    requireBearer(scope, { accessTokens, sessions });
+
+    scope.post('/auth/logout', {
+      schema: {
+        operationId: 'AuthController_logout',
+        tags: ['Auth'],
+        summary: 'Sign out: revoke the current session',
+        security: [{ 'JWT-auth': [] }],
+        response: { 204: { description: 'Signed out', type: 'null' }, ...problemResponses(401) },
+      },
+    }, async (request, reply) => {
+      await auth.logout(principalOf(request));
+      return reply.code(204).send();
+    });
+
+    scope.get('/auth/me', {
+      schema: {
+        operationId: 'AuthController_me',
+        tags: ['Auth'],
+        summary: 'The signed-in user and the current session id',
+        security: [{ 'JWT-auth': [] }],
+        response: { 200: ref(Me), ...problemResponses(401) },
+      },
+    }, async (request) => {
+      const principal = principalOf(request);
+      const user = await auth.me(principal);
+      return { user: userJson(user), sessionId: principal.sessionId };
+    });
+  });
+};

@@ -1,0 +1,62 @@
+import { Type } from 'typebox';
+
+// One schema per thing: these validate requests, type the handlers, and become the OpenAPI
+// components (and so the SDK's types).
+
+export const User = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    email: Type.String({ format: 'email' }),
+    name: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'User', additionalProperties: false },
+);
+
+const Email = Type.String({ format: 'email', maxLength: 254, description: 'Compared case-insensitively.' });
+
+export const RegisterBody = Type.Object(
+  {
+    email: Email,
+    // Length is checked by the password policy (with a clear message); here only a hard upper
+    // bound so no request can make the hasher chew on megabytes.
+    password: Type.String({ maxLength: 1024, description: 'At least 8 and at most 128 characters.' }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { $id: 'RegisterRequest', additionalProperties: false },
+);
+
+export const LoginBody = Type.Object(
+  {
+    email: Type.String({ maxLength: 254 }),
+    password: Type.String({ maxLength: 1024 }),
+  },
+  { $id: 'LoginRequest', additionalProperties: false },
+);
+
+export const RefreshBody = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
+  { $id: 'RefreshRequest', additionalProperties: false },
+);
+
+const tokenFields = {
+  sessionId: Type.String({ format: 'uuid' }),
+  accessToken: Type.String({ description: 'JWT (EdDSA), sent as Authorization: Bearer.' }),
+  refreshToken: Type.String({ description: 'Opaque; exchange at POST /auth/refresh. Single use.' }),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'Access token lifetime in seconds.' }),
+};
+
+export const TokenPair = Type.Object(tokenFields, { $id: 'TokenPair', additionalProperties: false });
+
+export const AuthResult = Type.Object(
+  { user: Type.Unsafe<{ id: string; email: string; name: string | null; createdAt: string }>({ $ref: 'User#' }), ...tokenFields },
+  { $id: 'AuthResult', additionalProperties: false },
+);
+
+export const Me = Type.Object(
+  { user: Type.Unsafe<{ id: string; email: string; name: string | null; createdAt: string }>({ $ref: 'User#' }), sessionId: Type.String({ format: 'uuid' }) },
+  { $id: 'Me', additionalProperties: false },
+);
+
+export const authSchemas = [User, RegisterBody, LoginBody, RefreshBody, TokenPair, AuthResult, Me];

@@ -1,0 +1,108 @@
+import crypto from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+import type { AccessTokens } from '../tokens/access-tokens.ts';
+import { normalizeEmail, type User } from '../users/user.ts';
+import type { UserStore } from '../users/user-store.ts';
+import type { PasswordHasher } from './password-hasher.ts';
+
+export interface ClientInfo {
+  ipAddress: string | null;
+  userAgent: string | null;
+}
+
+export interface IssuedTokens {
+  sessionId: string;
+  accessToken: string;
+  refreshToken: string;
+  expiresInSeconds: number;
+}
+
+export interface AuthServiceDeps {
+  users: UserStore;
+  sessions: SessionService;
+  accessTokens: AccessTokens;
+  hasher: PasswordHasher;
+  clock: Clock;
+  passwordPolicy: { minLength: number; maxLength: number };
+  onBackgroundError?: (error: unknown) => void;
+}
+
+export function createAuthService(deps: AuthServiceDeps) {
+  const { users, sessions, accessTokens, hasher, clock, passwordPolicy } = deps;
+  // Verified against when the email is unknown, so a miss costs the same argon2 work as a hit
+  // and response timing does not reveal which emails are registered.
+  const dummyHash = hasher.hash(crypto.randomBytes(16).toString('base64url'));
+  dummyHash.catch(() => {});
+
+  function checkPasswordPolicy(password: string, email: string): void {
+    // Length in code points, as a person counts characters (ASVS 6.2.1: at least 8; 6.2.9: at
+    // least 64 allowed; no composition rules). The upper bound caps hashing work per request.
+    const length = [...password].length;
+    if (length < passwordPolicy.minLength) {
+      throw new AppError('weak_password', `The password must have at least ${passwordPolicy.minLength} characters.`);
+    }
+    if (length > passwordPolicy.maxLength) {
+      throw new AppError('weak_password', `The password must have at most ${passwordPolicy.maxLength} characters.`);
+    }
+    if (password.trim().length === 0 || normalizeEmail(password) === email) {
+      throw new AppError('weak_password', 'The password must not be blank or equal to the email address.');
+    }
+  }
+
+  async function startSession(user: User, client: ClientInfo): Promise<IssuedTokens> {
+    const { session, refreshToken } = await sessions.create(user.id, client);
+    const access = await accessTokens.issue(user.id, session.id);
+    return { sessionId: session.id, accessToken: access.token, refreshToken, expiresInSeconds: access.expiresInSeconds };
+  }
+
+  return {
+    async register(input: { email: string; password: string; name?: string | undefined }, client: ClientInfo) {
+      const email = normalizeEmail(input.email);
+      checkPasswordPolicy(input.password, email);
+      const user: User = { id: crypto.randomUUID(), email, name: input.name?.trim() || null, createdAtMs: clock.now() };
+      const passwordHash = await hasher.hash(input.password);
+      if (!(await users.create({ ...user, passwordHash }))) {
+        throw new AppError('email_taken', 'An account with this email already exists.');
+      }
+      return { user, tokens: await startSession(user, client) };
+    },
+
+    async login(input: { email: string; password: string }, client: ClientInfo) {
+      const email = normalizeEmail(input.email);
+      const found = await users.findByEmail(email);
+      // Same work and the same answer whether the email or the password is wrong.
+      const ok = await hasher.verify(found?.passwordHash ?? (await dummyHash), input.password);
+      if (!found || !ok) throw new AppError('invalid_credentials', 'The email or password is incorrect.');
+      if (hasher.needsRehash(found.passwordHash)) {
+        hasher
+          .hash(input.password)
+          .then((h) => users.updatePasswordHash(found.id, h))
+          .catch(deps.onBackgroundError ?? (() => {}));
+      }
+      const { passwordHash: _secret, ...user } = found;
+      return { user, tokens: await startSession(user, client) };
+    },
+
+    async refresh(refreshToken: unknown): Promise<IssuedTokens> {
+      const rotated = await sessions.refresh(refreshToken);
+      const access = await accessTokens.issue(rotated.userId, rotated.sessionId);
+      return { sessionId: rotated.sessionId, accessToken: access.token, refreshToken: rotated.refreshToken, expiresInSeconds: access.expiresInSeconds };
+    },
+
+    async logout(principal: { userId: string; sessionId: string }): Promise<void> {
+      await sessions.revoke(principal.userId, principal.sessionId, 'user_logout');
+    },
+
+    async me(principal: { userId: string }): Promise<User> {
+      const user = await users.findById(principal.userId);
+      // The session check passed, so the user existed a moment ago; if it is gone now, the
+      // credential is no longer good.
+      if (!user) throw new AppError('invalid_token', 'The account no longer exists.');
+      return user;
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

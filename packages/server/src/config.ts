@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * The only reader of process.env. Every setting is declared once here: the TypeBox schema gives its
+ * type, its default and its validation; the README's configuration table mirrors this list.
+ */
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Seconds = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+
+export const EnvSchema = Type.Object({
+  PORT: Type.Optional(Port),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  LOG_LEVEL: Type.Optional(Type.Union([
+    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
+    Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
+  ])),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Optional(Seconds(30, 86_400)),
+  SESSION_IDLE_TIMEOUT_SECONDS: Type.Optional(Seconds(60, 31_536_000)),
+  SESSION_ABSOLUTE_LIFETIME_SECONDS: Type.Optional(Seconds(60, 31_536_000)),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  SESSION_CACHE_MAX_ENTRIES: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+  REVOCATION_POLL_INTERVAL_MS: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+}, { additionalProperties: true });
+
+export type Env = Static<typeof EnvSchema>;
+
+export interface PasswordHashingConfig {
+  /** argon2id memory cost in KiB. OWASP: 19 MiB with 2 iterations and parallelism 1. */
+  memoryCostKib: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Unset: embedded SQLite in dataDir. */
+  databaseUrl: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  accessTokenTtlSeconds: number;
+  sessionIdleTimeoutSeconds: number;
+  sessionAbsoluteLifetimeSeconds: number;
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** Upper bound of the per-process session-state cache; 0 turns the cache off. */
+  sessionCacheMaxEntries: number;
+  /** How often each process reads revocations made by other processes (bounds cross-process staleness). */
+  revocationPollIntervalMs: number;
+  /** Throttle for lastActiveAt writes: at most one write per session per this many seconds. */
+  lastActiveWriteIntervalSeconds: number;
+  passwordMinLength: number;
+  /** Upper bound on password length, so one request cannot make hashing arbitrarily expensive. */
+  passwordMaxLength: number;
+  passwordHashing: PasswordHashingConfig;
+  /** Largest accepted request body in bytes. */
+  bodyLimitBytes: number;
+}
+
+export const defaultConfig: AppConfig = {
+  port: 3000,
+  host: '127.0.0.1',
+  dataDir: './data',
+  databaseUrl: undefined,
+  logLevel: 'info',
+  accessTokenTtlSeconds: 15 * 60,
+  sessionIdleTimeoutSeconds: 7 * 24 * 3600,
+  sessionAbsoluteLifetimeSeconds: 30 * 24 * 3600,
+  jwtIssuer: 'sessiond',
+  jwtAudience: 'sessiond',
+  sessionCacheMaxEntries: 100_000,
+  revocationPollIntervalMs: 1000,
+  lastActiveWriteIntervalSeconds: 60,
+  passwordMinLength: 8,
+  passwordMaxLength: 128,
+  passwordHashing: { memoryCostKib: 19_456, timeCost: 2, parallelism: 1 },
+  bodyLimitBytes: 16 * 1024,
+};
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Only our variables, and empty strings count as unset (a common shell habit: `FOO= npm start`).
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
+  }
+  const converted = Value.Convert(EnvSchema, raw);
+  const errors = [...Value.Errors(EnvSchema, converted)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const name = e.instancePath.replace(/^\//, '') || String((e.params as { missingProperties?: string[] }).missingProperties ?? '');
+      return `${name}=${JSON.stringify(raw[name] ?? '')}: ${e.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
+  }
+  const e = converted as Env;
+  const config: AppConfig = {
+    ...defaultConfig,
+    port: e.PORT ?? defaultConfig.port,
+    host: e.HOST ?? defaultConfig.host,
+    dataDir: path.resolve(e.DATA_DIR ?? defaultConfig.dataDir),
+    databaseUrl: e.DATABASE_URL,
+    logLevel: e.LOG_LEVEL ?? defaultConfig.logLevel,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS ?? defaultConfig.accessTokenTtlSeconds,
+    sessionIdleTimeoutSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS ?? defaultConfig.sessionIdleTimeoutSeconds,
+    sessionAbsoluteLifetimeSeconds: e.SESSION_ABSOLUTE_LIFETIME_SECONDS ?? defaultConfig.sessionAbsoluteLifetimeSeconds,
+    jwtIssuer: e.JWT_ISSUER ?? defaultConfig.jwtIssuer,
+    jwtAudience: e.JWT_AUDIENCE ?? defaultConfig.jwtAudience,
+    sessionCacheMaxEntries: e.SESSION_CACHE_MAX_ENTRIES ?? defaultConfig.sessionCacheMaxEntries,
+    revocationPollIntervalMs: e.REVOCATION_POLL_INTERVAL_MS ?? defaultConfig.revocationPollIntervalMs,
+  };
+  return config;
+}

@@ -1,0 +1,44 @@
+/**
+ * The closed catalogue of errors the service may answer with. Services throw AppError with one of
+ * these codes; the single error handler (http/error-handler.ts) turns it into RFC 9457 problem
+ * details. Adding a failure mode means adding a line here, not a status code in a handler.
+ */
+export const errorCatalogue = {
+  validation_failed: { status: 400, title: 'Invalid request' },
+  malformed_json: { status: 400, title: 'Malformed JSON body' },
+  weak_password: { status: 400, title: 'Password does not meet the policy' },
+  unauthenticated: { status: 401, title: 'Authentication required' },
+  invalid_token: { status: 401, title: 'Invalid or expired access token' },
+  invalid_credentials: { status: 401, title: 'Invalid email or password' },
+  invalid_refresh_token: { status: 401, title: 'Invalid refresh token' },
+  not_found: { status: 404, title: 'Not found' },
+  session_not_found: { status: 404, title: 'Session not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  email_taken: { status: 409, title: 'Email already registered' },
+  payload_too_large: { status: 413, title: 'Request body too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  service_unavailable: { status: 503, title: 'Service temporarily unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, detail?: string, options: { headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(detail ?? errorCatalogue[code].title, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The `type` URI of a problem: stable per code, so clients can branch on it. */
+export function problemType(code: ErrorCode): string {
+  return `urn:sessiond:problem:${code.replaceAll('_', '-')}`;
+}

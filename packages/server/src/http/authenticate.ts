@@ -1,0 +1,47 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.ts';
+import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+
+export interface Principal {
+  userId: string;
+  sessionId: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authenticate hook on protected routes; absent elsewhere. */
+    principal?: Principal;
+  }
+}
+
+/** The authenticated caller of a protected route (the hook guarantees it is set). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('unauthenticated', 'Authentication required.');
+  return request.principal;
+}
+
+/**
+ * Protects every route registered inside `scope`: authentication by plugin scope, never by a list
+ * of URL prefixes. Runs onRequest, before body parsing and validation, so a caller without a valid
+ * token learns nothing about what else is wrong with the request: the answer is 401 first.
+ */
+export function requireBearer(scope: FastifyInstance, deps: { accessTokens: AccessTokens; sessions: SessionService }) {
+  scope.decorateRequest('principal', undefined);
+  scope.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (typeof header !== 'string' || header.length === 0) {
+      throw new AppError('unauthenticated', 'Send an access token: Authorization: Bearer <token>.');
+    }
+    const match = /^Bearer +(\S+)$/i.exec(header);
+    if (!match) throw new AppError('unauthenticated', 'The Authorization header must use the Bearer scheme.');
+    let claims;
+    try {
+      claims = await deps.accessTokens.verify(match[1]!);
+    } catch {
+      throw new AppError('invalid_token', 'The access token is invalid or expired.');
+    }
+    await deps.sessions.authenticate(claims);
+    request.principal = { userId: claims.userId, sessionId: claims.sessionId };
+  });
+}

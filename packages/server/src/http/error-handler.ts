@@ -1,0 +1,70 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../database/errors.ts';
+import { AppError, errorCatalogue, problemType, type ErrorCode } from '../errors.ts';
+import type { Problem } from './problem.ts';
+
+/**
+ * The one place errors become HTTP. Services throw AppError; Fastify throws its own coded errors
+ * for transport problems (bad JSON, wrong content type, too large, failed validation). Everything
+ * else is a bug or an outage: 503 when the database is unreachable, otherwise 500 with a generic
+ * detail; internals (messages, stacks) only go to the log.
+ */
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_VALIDATION: 'validation_failed',
+  FST_ERR_BAD_URL: 'validation_failed',
+  FST_ERR_ASYNC_CONSTRAINT: 'validation_failed',
+};
+
+export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Partial<Problem> = {}, headers: Record<string, string> = {}) {
+  const { status, title } = errorCatalogue[code];
+  const body: Problem = { type: problemType(code), title, status, detail, ...extra };
+  if (status === 401 && !headers['www-authenticate']) {
+    // RFC 6750 §3: tell the client which scheme to use, and whether its token was the problem.
+    headers['www-authenticate'] = code === 'invalid_token' ? 'Bearer error="invalid_token"' : 'Bearer';
+  }
+  return reply.code(status).headers(headers).type('application/problem+json').send(JSON.stringify(body));
+}
+
+function validationErrors(error: FastifyError): Problem['errors'] {
+  return (error.validation ?? []).slice(0, 20).map((v) => {
+    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
+    const location = (error.validationContext ?? 'request').replace('querystring', 'query');
+    const pathPart = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const field = [location, pathPart, missing].filter(Boolean).join('.');
+    return { field, message: v.message ?? 'is invalid' };
+  });
+}
+
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AppError) {
+      return sendProblem(reply, error.code, error.message, {}, { ...error.headers });
+    }
+    const mapped = error.code ? fastifyCodes[error.code] : undefined;
+    if (mapped === 'validation_failed' && error.validation) {
+      const errors = validationErrors(error);
+      const detail = errors?.map((e) => `${e.field} ${e.message}`).join('; ') || 'The request is invalid.';
+      return sendProblem(reply, 'validation_failed', detail, { errors });
+    }
+    if (mapped) {
+      return sendProblem(reply, mapped, errorCatalogue[mapped].title + '.');
+    }
+    // Any other 4xx thrown by Fastify or a plugin is a client error: keep its status class.
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendProblem(reply, error.statusCode === 413 ? 'payload_too_large' : error.statusCode === 415 ? 'unsupported_media_type' : 'validation_failed', 'The request could not be processed.');
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'database unavailable');
+      return sendProblem(reply, 'service_unavailable', 'The database is unreachable; retry shortly.', {}, { 'retry-after': '1' });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, 'internal', 'An unexpected error occurred.');
+  });
+
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`));
+}

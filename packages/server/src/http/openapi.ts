@@ -1,0 +1,37 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The OpenAPI document is generated from the route schemas that validate requests: there is no
+ * second copy of the API. Shared schemas registered with addSchema become named components.
+ */
+export async function registerOpenApi(app: FastifyInstance, options: { version: string }) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'sessiond',
+        version: options.version,
+        description:
+          'Session management: sign-in, the list of devices where a user is signed in, and revocation that takes effect on the next request.',
+      },
+      tags: [
+        { name: 'Sessions', description: "The caller's sessions (devices)" },
+        { name: 'Auth', description: 'Sign-up, sign-in, token refresh and sign-out' },
+        { name: 'Meta', description: 'Health and public keys' },
+      ],
+      components: {
+        securitySchemes: {
+          'JWT-auth': { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from /auth/login, /auth/register or /auth/refresh.' },
+        },
+      },
+    },
+    refResolver: {
+      // Name components after the schema's $id (Session, SessionList, …) rather than def-0, def-1.
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}

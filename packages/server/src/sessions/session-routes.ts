@@ -1,0 +1,113 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requireBearer, principalOf } from '../http/authenticate.ts';
+import { problemResponses, ref } from '../http/problem.ts';
+import { iso } from '../http/serialize.ts';
+import type { AccessTokens } from '../tokens/access-tokens.ts';
+import {
+  ListQuery,
+  RevokeAllResult,
+  RevokeResult,
+  SessionCount,
+  SessionIdParams,
+  SessionList,
+  SessionValidation,
+} from './session-schemas.ts';
+import type { SessionService, SessionView } from './session-service.ts';
+
+export interface SessionRoutesOptions {
+  sessions: SessionService;
+  accessTokens: AccessTokens;
+}
+
+const sessionJson = (s: SessionView) => ({
+  id: s.id,
+  createdAt: iso(s.createdAtMs),
+  lastActiveAt: iso(s.lastActiveAtMs),
+  expiresAt: iso(s.expiresAtMs),
+  ipAddress: s.ipAddress,
+  userAgent: s.userAgent,
+  device: s.device,
+  isCurrent: s.isCurrent,
+});
+
+const security = [{ 'JWT-auth': [] }];
+const tags = ['Sessions'];
+
+/**
+ * The five operations of shared/spec/SessionsApi.md. operationIds are chosen so that
+ * openapi-generator's typescript-fetch client names them exactly as that document does
+ * (SessionController_getActiveSessions -> sessionControllerGetActiveSessions).
+ */
+export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, accessTokens }) => {
+  requireBearer(app, { accessTokens, sessions });
+
+  app.get('/sessions', {
+    schema: {
+      operationId: 'SessionController_getActiveSessions',
+      tags,
+      summary: 'Get all active sessions for current user',
+      description: 'Active (neither revoked nor expired) sessions of the caller, most recently active first, paginated.',
+      security,
+      querystring: ListQuery,
+      response: { 200: { description: 'List of active sessions with pagination', ...ref(SessionList) }, ...problemResponses(400, 401) },
+    },
+  }, async (request) => {
+    const principal = principalOf(request);
+    const { page, limit, currentSessionId } = request.query;
+    const { sessions: list, total } = await sessions.list(principal.userId, currentSessionId ?? principal.sessionId, page, limit);
+    return { data: list.map(sessionJson), meta: { page, limit, total, totalPages: Math.ceil(total / limit) } };
+  });
+
+  app.get('/sessions/count', {
+    schema: {
+      operationId: 'SessionController_getSessionCount',
+      tags,
+      summary: 'Get active session count',
+      security,
+      response: { 200: { description: 'Session count', ...ref(SessionCount) }, ...problemResponses(401) },
+    },
+  }, async (request) => ({ count: await sessions.count(principalOf(request).userId) }));
+
+  app.delete('/sessions', {
+    schema: {
+      operationId: 'SessionController_revokeAllSessions',
+      tags,
+      summary: 'Revoke all sessions (logout from all devices)',
+      description: 'Revokes every active session of the caller, the current one included.',
+      security,
+      response: { 200: { description: 'All sessions revoked successfully', ...ref(RevokeAllResult) }, ...problemResponses(401) },
+    },
+  }, async (request) => ({ revokedCount: await sessions.revokeAll(principalOf(request).userId, 'user_revoked_all') }));
+
+  app.delete('/sessions/:sessionId', {
+    schema: {
+      operationId: 'SessionController_revokeSession',
+      tags,
+      summary: 'Revoke a specific session',
+      description: 'Not yours, unknown and already revoked all answer the same 404, so ids of other users cannot be probed.',
+      security,
+      params: SessionIdParams,
+      response: { 200: { description: 'Session revoked successfully', ...ref(RevokeResult) }, ...problemResponses(400, 401, 404) },
+    },
+  }, async (request) => {
+    const { sessionId } = request.params;
+    await sessions.revoke(principalOf(request).userId, sessionId, 'user_revoked');
+    return { sessionId, revoked: true as const };
+  });
+
+  app.get('/sessions/validate/:sessionId', {
+    schema: {
+      operationId: 'SessionController_validateSession',
+      tags,
+      summary: 'Validate if session is still active',
+      description: "Another user's session answers valid:false, exactly like one that does not exist.",
+      security,
+      params: SessionIdParams,
+      response: { 200: { description: 'Session validation result', ...ref(SessionValidation) }, ...problemResponses(400, 401) },
+    },
+  }, async (request) => {
+    const { sessionId } = request.params;
+    const result = await sessions.validate(principalOf(request).userId, sessionId);
+    return { sessionId, valid: result.valid, expiresAt: result.expiresAtMs === null ? null : iso(result.expiresAtMs) };
+  });
+};

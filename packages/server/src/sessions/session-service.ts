@@ -1,0 +1,207 @@
+import crypto from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import type { AccessClaims } from '../tokens/access-tokens.ts';
+import { newRefreshSalt, type RefreshTokens } from '../tokens/refresh-tokens.ts';
+import { parseDevice, type Device } from './device.ts';
+import {
+  activeWindow,
+  effectiveExpiryMs,
+  isActive,
+  type LifetimePolicy,
+  type RevokeReason,
+  type SessionRecord,
+} from './session.ts';
+import { toCached, type CachedSession, type SessionCache } from './session-cache.ts';
+import type { SessionStore } from './session-store.ts';
+
+/** A session as the API shows it (domain object; the routes map it to JSON). */
+export interface SessionView {
+  id: string;
+  createdAtMs: number;
+  lastActiveAtMs: number;
+  expiresAtMs: number;
+  ipAddress: string | null;
+  userAgent: string | null;
+  device: Device;
+  isCurrent: boolean;
+}
+
+export interface SessionServiceOptions {
+  policy: LifetimePolicy;
+  /** At most one lastActiveAt write per session per this interval. */
+  lastActiveWriteIntervalMs: number;
+  /** Replaying the previous refresh token within this window returns the same successor. */
+  refreshReuseGraceMs: number;
+}
+
+export interface SessionServiceDeps {
+  store: SessionStore;
+  cache: SessionCache;
+  refreshTokens: RefreshTokens;
+  clock: Clock;
+  onBackgroundError?: (error: unknown) => void;
+}
+
+export function createSessionService(deps: SessionServiceDeps, options: SessionServiceOptions) {
+  const { store, cache, refreshTokens, clock } = deps;
+  const { policy } = options;
+  const onBackgroundError = deps.onBackgroundError ?? (() => {});
+
+  /** Session state for a check: from the cache when it can be trusted, else from the database. */
+  async function lookup(sessionId: string, nowMs: number): Promise<CachedSession | undefined> {
+    if (cache.isTrusted(nowMs)) {
+      const hit = cache.get(sessionId);
+      // A cached entry that looks idle-expired may only be stale: another instance may have seen
+      // activity since. Re-read it rather than refuse a live session.
+      if (hit && (hit.revoked || isActive({ ...hit, revokedAtMs: null }, policy, nowMs))) return hit;
+    }
+    const record = await store.get(sessionId);
+    if (!record) return undefined;
+    const entry = toCached(record);
+    cache.fill(entry);
+    // fill() keeps a tombstone over a fresher read; return what the cache now holds.
+    return cache.get(sessionId) ?? entry;
+  }
+
+  function active(entry: CachedSession, nowMs: number): boolean {
+    return !entry.revoked && isActive({ ...entry, revokedAtMs: null }, policy, nowMs);
+  }
+
+  /** Records activity, throttled to one write per session per interval; never delays the request. */
+  function noteActivity(entry: CachedSession, nowMs: number): void {
+    if (nowMs - entry.lastActiveAtMs < options.lastActiveWriteIntervalMs) return;
+    entry.lastActiveAtMs = nowMs;
+    store.touch(entry.id, nowMs).catch(onBackgroundError);
+  }
+
+  function view(record: SessionRecord, currentSessionId: string | undefined): SessionView {
+    return {
+      id: record.id,
+      createdAtMs: record.createdAtMs,
+      lastActiveAtMs: record.lastActiveAtMs,
+      expiresAtMs: effectiveExpiryMs(record, policy),
+      ipAddress: record.ipAddress,
+      userAgent: record.userAgent,
+      device: parseDevice(record.userAgent),
+      isCurrent: record.id === currentSessionId,
+    };
+  }
+
+  return {
+    /** Starts a new session (every sign-in is a new session: no fixation). */
+    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }) {
+      const nowMs = clock.now();
+      const record: SessionRecord = {
+        id: crypto.randomUUID(),
+        userId,
+        createdAtMs: nowMs,
+        lastActiveAtMs: nowMs,
+        expiresAtMs: nowMs + policy.absoluteLifetimeMs,
+        revokedAtMs: null,
+        revokeReason: null,
+        ipAddress: client.ipAddress,
+        userAgent: client.userAgent ? client.userAgent.slice(0, 512) : null,
+        refreshGeneration: 0,
+        refreshSalt: newRefreshSalt(),
+        refreshRotatedAtMs: null,
+      };
+      await store.create(record);
+      cache.fill(toCached(record));
+      return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt) };
+    },
+
+    /**
+     * The per-request check behind every protected route: the token's session must exist, belong
+     * to the token's subject, be unrevoked and unexpired. Throws invalid_token otherwise.
+     */
+    async authenticate(claims: AccessClaims): Promise<void> {
+      const nowMs = clock.now();
+      const entry = await lookup(claims.sessionId, nowMs);
+      if (!entry || entry.userId !== claims.userId || !active(entry, nowMs)) {
+        throw new AppError('invalid_token', 'The access token is expired, revoked or invalid.');
+      }
+      noteActivity(entry, nowMs);
+    },
+
+    async list(userId: string, currentSessionId: string | undefined, page: number, limit: number) {
+      const nowMs = clock.now();
+      const { sessions, total } = await store.listActive(userId, activeWindow(policy, nowMs), { offset: (page - 1) * limit, limit });
+      return { sessions: sessions.map((s) => view(s, currentSessionId)), total };
+    },
+
+    async count(userId: string): Promise<number> {
+      return store.countActive(userId, activeWindow(policy, clock.now()));
+    },
+
+    /** Validity of one of the caller's sessions; another user's session is simply "not valid". */
+    async validate(userId: string, sessionId: string): Promise<{ valid: boolean; expiresAtMs: number | null }> {
+      const nowMs = clock.now();
+      const entry = await lookup(sessionId, nowMs);
+      if (!entry || entry.userId !== userId || !active(entry, nowMs)) return { valid: false, expiresAtMs: null };
+      return { valid: true, expiresAtMs: effectiveExpiryMs(entry, policy) };
+    },
+
+    /** Revokes one of the caller's active sessions; 404 (the same for every cause) otherwise. */
+    async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<void> {
+      const revoked = await store.revoke(sessionId, userId, reason, activeWindow(policy, clock.now()));
+      if (!revoked) throw new AppError('session_not_found', 'No active session with this id belongs to you.');
+      cache.markRevoked([sessionId]);
+    },
+
+    /** Revokes every active session of the user (optionally all but one); returns how many. */
+    async revokeAll(userId: string, reason: RevokeReason, options: { exceptSessionId?: string } = {}): Promise<number> {
+      const ids = await store.revokeAll(userId, reason, activeWindow(policy, clock.now()), options);
+      cache.markRevoked(ids);
+      return ids.length;
+    },
+
+    /**
+     * Exchanges a refresh token for the next one. Rotation is a compare-and-set on the generation,
+     * so of N concurrent refreshes with one token exactly one advances it; the others find their
+     * token one generation behind, inside the grace window, and receive the same successor.
+     * A genuine token older than that is reuse: the session is revoked (RFC 9700 §4.14.2).
+     */
+    async refresh(token: unknown): Promise<{ sessionId: string; userId: string; refreshToken: string }> {
+      const invalid = () => new AppError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
+      const parsed = refreshTokens.parse(token);
+      if (!parsed) throw invalid();
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const record = await store.get(parsed.sessionId);
+        // Forged or foreign tokens are refused without touching the session: only a token we
+        // really issued can trigger reuse revocation, so knowing a session id is not enough to end it.
+        if (!record || !refreshTokens.isGenuine(parsed, record.refreshSalt)) throw invalid();
+        const nowMs = clock.now();
+        if (!isActive(record, policy, nowMs)) throw invalid();
+
+        if (parsed.generation === record.refreshGeneration) {
+          const won = await store.rotateRefresh(record.id, record.refreshGeneration, nowMs);
+          if (!won) continue; // lost a race: re-read and take the grace path
+          await store.touch(record.id, nowMs);
+          const fresh = cache.get(record.id);
+          if (fresh) fresh.lastActiveAtMs = Math.max(fresh.lastActiveAtMs, nowMs);
+          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };
+        }
+
+        const inGrace =
+          parsed.generation === record.refreshGeneration - 1 &&
+          record.refreshRotatedAtMs !== null &&
+          nowMs - record.refreshRotatedAtMs <= options.refreshReuseGraceMs;
+        if (inGrace) {
+          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt) };
+        }
+
+        if (parsed.generation < record.refreshGeneration) {
+          // Reuse of a rotated-away token: thief or victim, we cannot tell, so both lose the session.
+          if (await store.revoke(record.id, record.userId, 'refresh_token_reused', activeWindow(policy, nowMs))) {
+            cache.markRevoked([record.id]);
+          }
+        }
+        throw invalid();
+      }
+      throw invalid();
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

@@ -1,0 +1,74 @@
+/**
+ * The session domain: types and pure rules. No I/O here, so every rule is testable with plain values.
+ */
+
+/** Why a session ended. Recorded on revocation and reported in events. */
+export type RevokeReason =
+  | 'user_logout'
+  | 'user_revoked'
+  | 'user_revoked_all'
+  | 'refresh_token_reused'
+  | 'idle_timeout'
+  | 'absolute_timeout'
+  | 'session_limit'
+  | 'admin';
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAtMs: number;
+  lastActiveAtMs: number;
+  /** Absolute expiry (createdAt + absolute lifetime). */
+  expiresAtMs: number;
+  revokedAtMs: number | null;
+  revokeReason: RevokeReason | null;
+  ipAddress: string | null;
+  userAgent: string | null;
+  refreshGeneration: number;
+  refreshSalt: string;
+  refreshRotatedAtMs: number | null;
+}
+
+export interface LifetimePolicy {
+  idleTimeoutMs: number;
+  absoluteLifetimeMs: number;
+}
+
+/** The moment the session stops being valid if nothing else happens: the shorter of the two limits. */
+export function effectiveExpiryMs(session: Pick<SessionRecord, 'lastActiveAtMs' | 'expiresAtMs'>, policy: LifetimePolicy): number {
+  return Math.min(session.expiresAtMs, session.lastActiveAtMs + policy.idleTimeoutMs);
+}
+
+/**
+ * A session is active when it is not revoked and neither limit has passed. Fail closed: a session at
+ * exactly its expiry instant is already expired.
+ */
+export function isActive(
+  session: Pick<SessionRecord, 'lastActiveAtMs' | 'expiresAtMs' | 'revokedAtMs'>,
+  policy: LifetimePolicy,
+  nowMs: number,
+): boolean {
+  return session.revokedAtMs === null && nowMs < effectiveExpiryMs(session, policy);
+}
+
+/** Why an unrevoked session is no longer active, or null while it is. */
+export function expiryReason(
+  session: Pick<SessionRecord, 'lastActiveAtMs' | 'expiresAtMs'>,
+  policy: LifetimePolicy,
+  nowMs: number,
+): 'idle_timeout' | 'absolute_timeout' | null {
+  if (nowMs >= session.expiresAtMs) return 'absolute_timeout';
+  if (nowMs >= session.lastActiveAtMs + policy.idleTimeoutMs) return 'idle_timeout';
+  return null;
+}
+
+/** The filter "active at nowMs" in the form stores apply it. */
+export interface ActiveWindow {
+  nowMs: number;
+  /** Sessions with lastActiveAt at or before this are idle-expired. */
+  idleCutoffMs: number;
+}
+
+export function activeWindow(policy: LifetimePolicy, nowMs: number): ActiveWindow {
+  return { nowMs, idleCutoffMs: nowMs - policy.idleTimeoutMs };
+}

@@ -1,0 +1,39 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, UserTable } from '../database/tables.ts';
+import { isUniqueViolation } from '../database/errors.ts';
+import type { User, UserWithPassword } from './user.ts';
+import type { UserStore } from './user-store.ts';
+
+function toUser(row: Pick<Selectable<UserTable>, 'id' | 'email' | 'name' | 'created_at'>): User {
+  return { id: row.id, email: row.email, name: row.name, createdAtMs: Number(row.created_at) };
+}
+
+export function createKyselyUserStore(db: Kysely<Database>): UserStore {
+  return {
+    async create(user) {
+      try {
+        await db
+          .insertInto('users')
+          .values({ id: user.id, email: user.email, name: user.name, password_hash: user.passwordHash, created_at: user.createdAtMs })
+          .execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+    async findByEmail(email) {
+      const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+      return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
+    },
+    async findById(id) {
+      const row = await db.selectFrom('users').select(['id', 'email', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
+      return row ? toUser(row) : undefined;
+    },
+    async updatePasswordHash(id, passwordHash) {
+      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+    },
+  };
+}
+
+export type { UserWithPassword };
