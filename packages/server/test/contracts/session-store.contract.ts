@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { test } from 'node:test';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/database/tables.ts';
+import { activeWindow, type LifetimePolicy, type SessionRecord } from '../../src/sessions/session.ts';
+import type { SessionStore } from '../../src/sessions/session-store.ts';
+import type { UserStore } from '../../src/users/user-store.ts';
+
+/**
+ * The storage contract, written once and run against every backend (SQLite always, PostgreSQL in
+ * CI): whatever a backend does inside, these are the answers the services rely on.
+ */
+export interface StoreFactory {
+  (t: import('node:test').TestContext): Promise<{ sessions: SessionStore; users: UserStore; db: Kysely<Database> } | undefined>;
+}
+
+const policy: LifetimePolicy = { idleTimeoutMs: 3_600_000, absoluteLifetimeMs: 86_400_000 };
+const T0 = Date.UTC(2026, 10, 27, 12);
+
+async function seedUser(users: UserStore, email = `u${crypto.randomUUID()}@example.com`) {
+  const id = crypto.randomUUID();
+  assert.equal(await users.create({ id, email, name: null, passwordHash: 'h', createdAtMs: T0 }), true);
+  return id;
+}
+
+function session(userId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: crypto.randomUUID(),
+    userId,
+    createdAtMs: T0,
+    lastActiveAtMs: T0,
+    expiresAtMs: T0 + policy.absoluteLifetimeMs,
+    revokedAtMs: null,
+    revokeReason: null,
+    ipAddress: '203.0.113.9',
+    userAgent: 'test-agent',
+    refreshGeneration: 0,
+    refreshSalt: 'salt',
+    refreshRotatedAtMs: null,
+    ...overrides,
+  };
+}
+
+export function sessionStoreContract(open: StoreFactory) {
+  test('users: create, find case-normalised email, duplicate refused without change', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const id = crypto.randomUUID();
+    assert.equal(await s.users.create({ id, email: 'ann@example.com', name: 'Ann', passwordHash: 'h1', createdAtMs: T0 }), true);
+    assert.equal(await s.users.create({ id: crypto.randomUUID(), email: 'ann@example.com', name: 'Other', passwordHash: 'h2', createdAtMs: T0 }), false);
+    const found = await s.users.findByEmail('ann@example.com');
+    assert.deepEqual(found, { id, email: 'ann@example.com', name: 'Ann', passwordHash: 'h1', createdAtMs: T0 });
+    assert.deepEqual(await s.users.findById(id), { id, email: 'ann@example.com', name: 'Ann', createdAtMs: T0 });
+    assert.equal(await s.users.findById(crypto.randomUUID()), undefined);
+    await s.users.updatePasswordHash(id, 'h3');
+    assert.equal((await s.users.findByEmail('ann@example.com'))?.passwordHash, 'h3');
+  });
+
+  test('sessions: create and get round-trip every field', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const userId = await seedUser(s.users);
+    const record = session(userId, { refreshRotatedAtMs: T0 + 5, refreshGeneration: 3 });
+    await s.sessions.create(record);
+    assert.deepEqual(await s.sessions.get(record.id), record);
+    assert.equal(await s.sessions.get(crypto.randomUUID()), undefined);
+  });
+
+  test('listActive and countActive: only active sessions of that user, newest activity first, paged', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const alice = await seedUser(s.users);
+    const bob = await seedUser(s.users);
+    const now = T0 + 10_000;
+    const live = [1, 2, 3].map((i) => session(alice, { lastActiveAtMs: T0 + i * 1000 }));
+    const revoked = session(alice, { revokedAtMs: T0, revokeReason: 'user_revoked' });
+    const idle = session(alice, { lastActiveAtMs: now - policy.idleTimeoutMs });
+    const absolute = session(alice, { expiresAtMs: now });
+    const bobs = session(bob);
+    for (const r of [...live, revoked, idle, absolute, bobs]) await s.sessions.create(r);
+    const window = activeWindow(policy, now);
+    assert.equal(await s.sessions.countActive(alice, window), 3);
+    const page1 = await s.sessions.listActive(alice, window, { offset: 0, limit: 2 });
+    assert.equal(page1.total, 3);
+    assert.deepEqual(page1.sessions.map((x) => x.id), [live[2]!.id, live[1]!.id]);
+    const page2 = await s.sessions.listActive(alice, window, { offset: 2, limit: 2 });
+    assert.deepEqual(page2.sessions.map((x) => x.id), [live[0]!.id]);
+  });
+
+  test('rotateRefresh is a compare-and-set: of concurrent callers exactly one wins', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const userId = await seedUser(s.users);
+    const r = session(userId);
+    await s.sessions.create(r);
+    const results = await Promise.all(Array.from({ length: 10 }, () => s.sessions.rotateRefresh(r.id, 0, T0 + 1)));
+    assert.equal(results.filter(Boolean).length, 1);
+    const after = await s.sessions.get(r.id);
+    assert.equal(after?.refreshGeneration, 1);
+    assert.equal(after?.refreshRotatedAtMs, T0 + 1);
+    assert.equal(await s.sessions.rotateRefresh(r.id, 0, T0 + 2), false, 'stale generation loses');
+    await s.sessions.revoke(r.id, userId, 'user_logout', activeWindow(policy, T0 + 3));
+    assert.equal(await s.sessions.rotateRefresh(r.id, 1, T0 + 4), false, 'a revoked session never rotates');
+  });
+
+  test('touch only moves lastActiveAt forward', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const userId = await seedUser(s.users);
+    const r = session(userId);
+    await s.sessions.create(r);
+    await s.sessions.touch(r.id, T0 + 5000);
+    await s.sessions.touch(r.id, T0 + 1000);
+    assert.equal((await s.sessions.get(r.id))?.lastActiveAtMs, T0 + 5000);
+  });
+
+  test('revoke checks ownership and activity in the same statement; history is kept', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const alice = await seedUser(s.users);
+    const mallory = await seedUser(s.users);
+    const r = session(alice);
+    await s.sessions.create(r);
+    const window = activeWindow(policy, T0 + 100);
+    assert.equal(await s.sessions.revoke(r.id, mallory, 'user_revoked', window), false, "another user's session is a no-op");
+    assert.equal((await s.sessions.get(r.id))?.revokedAtMs, null);
+    assert.equal(await s.sessions.revoke(crypto.randomUUID(), alice, 'user_revoked', window), false);
+    assert.equal(await s.sessions.revoke(r.id, alice, 'user_revoked', window), true);
+    assert.equal(await s.sessions.revoke(r.id, alice, 'user_revoked', window), false, 'revoking twice changes nothing');
+    const after = await s.sessions.get(r.id);
+    assert.equal(after?.revokedAtMs, T0 + 100);
+    assert.equal(after?.revokeReason, 'user_revoked');
+  });
+
+  test('revokeAll: every active session of the user, optionally but one; others untouched', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const alice = await seedUser(s.users);
+    const bob = await seedUser(s.users);
+    const mine = [session(alice), session(alice), session(alice)];
+    const theirs = session(bob);
+    for (const r of [...mine, theirs]) await s.sessions.create(r);
+    const window = activeWindow(policy, T0 + 100);
+    const kept = await s.sessions.revokeAll(alice, 'user_revoked_all', window, { exceptSessionId: mine[0]!.id });
+    assert.deepEqual(kept.sort(), [mine[1]!.id, mine[2]!.id].sort());
+    assert.equal(await s.sessions.countActive(alice, window), 1);
+    assert.deepEqual(await s.sessions.revokeAll(alice, 'user_revoked_all', window), [mine[0]!.id]);
+    assert.deepEqual(await s.sessions.revokeAll(alice, 'user_revoked_all', window), []);
+    assert.equal(await s.sessions.countActive(bob, window), 1);
+  });
+
+  test('revokedSince feeds other processes: ids revoked at or after a time, oldest first, bounded', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const userId = await seedUser(s.users);
+    const rs = [session(userId), session(userId), session(userId)];
+    for (const r of rs) await s.sessions.create(r);
+    await s.sessions.revoke(rs[0]!.id, userId, 'user_revoked', activeWindow(policy, T0 + 10));
+    await s.sessions.revoke(rs[1]!.id, userId, 'user_revoked', activeWindow(policy, T0 + 20));
+    assert.deepEqual((await s.sessions.revokedSince(T0 + 15, 100)).map((r) => r.id), [rs[1]!.id]);
+    assert.deepEqual((await s.sessions.revokedSince(T0, 100)).map((r) => r.id), [rs[0]!.id, rs[1]!.id]);
+    assert.equal((await s.sessions.revokedSince(T0, 1)).length, 1);
+  });
+
+  test('deleting a user removes their sessions (foreign key cascade)', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const userId = await seedUser(s.users);
+    const r = session(userId);
+    await s.sessions.create(r);
+    await s.db.deleteFrom('users').where('id', '=', userId).execute();
+    assert.equal(await s.sessions.get(r.id), undefined);
+  });
+}

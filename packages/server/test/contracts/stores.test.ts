@@ -1,0 +1,17 @@
+import { describe } from 'node:test';
+import { migrateToLatest } from '../../src/database/database.ts';
+import { createKyselySessionStore } from '../../src/sessions/kysely-session-store.ts';
+import { createKyselyUserStore } from '../../src/users/kysely-user-store.ts';
+import { backendNames, openBackend } from '../helpers/backends.ts';
+import { sessionStoreContract } from './session-store.contract.ts';
+
+for (const backend of backendNames) {
+  describe(`storage contract (${backend})`, () => {
+    sessionStoreContract(async (t) => {
+      const opened = await openBackend(t, backend);
+      if (!opened) return undefined;
+      await migrateToLatest(opened.handle.db);
+      return { sessions: createKyselySessionStore(opened.handle.db), users: createKyselyUserStore(opened.handle.db), db: opened.handle.db };
+    });
+  });
+}
