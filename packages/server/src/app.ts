@@ -1,7 +1,11 @@
 import path from 'node:path';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { MemoryCounterStore, type CounterStore } from './abuse/counter-store.ts';
+import { createRateLimiter } from './abuse/rate-limiter.ts';
 import { authSchemas } from './auth/auth-schemas.ts';
 import { authRoutes } from './auth/auth-routes.ts';
 import { createAuthService } from './auth/auth-service.ts';
@@ -19,7 +23,8 @@ import { sessionSchemas } from './sessions/session-schemas.ts';
 import { sessionRoutes } from './sessions/session-routes.ts';
 import { createSessionService } from './sessions/session-service.ts';
 import { createAccessTokens } from './tokens/access-tokens.ts';
-import { loadOrCreateKeyFile, type KeyMaterial } from './tokens/key-store.ts';
+import { loadOrCreateKeyFile, reloadKeyFileIfChanged, type KeyMaterial } from './tokens/key-store.ts';
+import { AppError } from './errors.ts';
 import { createRefreshTokens } from './tokens/refresh-tokens.ts';
 import { createKyselyUserStore } from './users/kysely-user-store.ts';
 
@@ -33,7 +38,14 @@ export interface AppDeps {
   keys?: KeyMaterial;
   /** Fastify logger options (tests pass a stream to capture log lines). */
   logger?: FastifyServerOptions['logger'];
+  /** Rate-limit counters; in-memory by default (one process). */
+  counters?: CounterStore;
 }
+
+/** Longest accepted request target (path + query). */
+const MAX_URL_LENGTH = 2048;
+/** How often each process checks the key file for a rotation. */
+const KEY_RELOAD_INTERVAL_MS = 30_000;
 
 /** Log redaction: no token, password or cookie may reach a log line (ASVS 16.2.5). */
 export const redactPaths = [
@@ -55,7 +67,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const ownsDatabase = !deps.database;
   await migrateToLatest(database.db);
 
-  const keys = deps.keys ?? loadOrCreateKeyFile(path.join(config.dataDir, 'keys.json'), clock.now());
+  const keysFile = config.keysFile ?? path.join(config.dataDir, 'keys.json');
+  const keys = deps.keys ?? loadOrCreateKeyFile(keysFile, clock.now());
 
   const app = Fastify({
     logger: deps.logger ?? { level: config.logLevel, redact: redactPaths },
@@ -63,12 +76,15 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     // Bounded inputs everywhere: long URLs and header floods are refused by Node before routing.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
+    // X-Forwarded-For is believed only from the configured proxies; otherwise request.ip is the
+    // socket peer, so a client cannot choose the address recorded on its session.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     ajv: { customOptions: { allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const logError = (error: unknown) => app.log.error({ err: error }, 'background task failed');
 
-  const sessionStore = createKyselySessionStore(database.db);
+  const sessionStore = createKyselySessionStore(database.db, { dialect: database.dialect });
   const userStore = createKyselyUserStore(database.db);
   const cache = new SessionCache({
     maxEntries: config.sessionCacheMaxEntries,
@@ -87,7 +103,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     {
       policy: { idleTimeoutMs: config.sessionIdleTimeoutSeconds * 1000, absoluteLifetimeMs: config.sessionAbsoluteLifetimeSeconds * 1000 },
       lastActiveWriteIntervalMs: config.lastActiveWriteIntervalSeconds * 1000,
-      refreshReuseGraceMs: 10_000,
+      refreshReuseGraceMs: config.refreshReuseGraceSeconds * 1000,
+      sessionLimit: { maxActive: config.maxSessionsPerUser, mode: config.sessionLimitMode },
     },
   );
   const auth = createAuthService({
@@ -95,12 +112,28 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     sessions,
     accessTokens,
     hasher: createPasswordHasher(config.passwordHashing),
+    limiter: createRateLimiter(deps.counters ?? new MemoryCounterStore(() => clock.now()), config.rateLimit, () => clock.now()),
     clock,
     passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
     onBackgroundError: logError,
   });
 
   registerErrorHandling(app);
+  app.addHook('onRequest', async (request) => {
+    if (request.url.length > MAX_URL_LENGTH) throw new AppError('uri_too_long', `Request targets are limited to ${MAX_URL_LENGTH} characters.`);
+  });
+  // Security headers on every response (helmet's defaults: CSP, nosniff, frame-ancestors, HSTS,
+  // referrer policy, COOP/CORP). The CSP allows only same-origin scripts and styles, which the
+  // API reference and the devices page use.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+    },
+  });
+  // CORS is off unless origins are configured; credentials are never needed (bearer tokens).
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
+  }
   for (const schema of [Problem, ...authSchemas, ...sessionSchemas]) app.addSchema(schema);
   await registerOpenApi(app, { version: VERSION });
 
@@ -118,7 +151,44 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   // First sync before serving, so the cache is trusted from the first request.
   await feed.pollOnce();
   feed.start();
+
+  const timers: NodeJS.Timeout[] = [];
+  if (!deps.keys) {
+    // Pick up `sessiond keys rotate` without a restart.
+    let mtimeMs = 0;
+    try {
+      mtimeMs = reloadKeyFileIfChanged(keysFile, 0)?.mtimeMs ?? 0;
+    } catch {}
+    timers.push(setInterval(() => {
+      try {
+        const changed = reloadKeyFileIfChanged(keysFile, mtimeMs);
+        if (changed) {
+          accessTokens.setKeys(changed.material);
+          mtimeMs = changed.mtimeMs;
+          app.log.info('signing keys reloaded');
+        }
+      } catch (error) {
+        logError(error);
+      }
+    }, KEY_RELOAD_INTERVAL_MS));
+  }
+  if (config.purgeIntervalSeconds > 0) {
+    let sweeping = false;
+    timers.push(setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      sessions
+        .sweep({ retentionMs: config.sessionHistoryRetentionSeconds * 1000, batchSize: 1000, maxBatches: 10 })
+        .catch(logError)
+        .finally(() => {
+          sweeping = false;
+        });
+    }, config.purgeIntervalSeconds * 1000));
+  }
+  for (const timer of timers) timer.unref();
+
   app.addHook('onClose', async () => {
+    for (const timer of timers) clearInterval(timer);
     await feed.stop();
     if (ownsDatabase) await database.close();
   });

@@ -25,6 +25,17 @@ export const EnvSchema = Type.Object({
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   SESSION_CACHE_MAX_ENTRIES: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
   REVOCATION_POLL_INTERVAL_MS: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+  REFRESH_REUSE_GRACE_SECONDS: Type.Optional(Seconds(0, 60)),
+  MAX_SESSIONS_PER_USER: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+  SESSION_LIMIT_MODE: Type.Optional(Type.Union([Type.Literal('refuse'), Type.Literal('evict')])),
+  SESSION_HISTORY_RETENTION_SECONDS: Type.Optional(Seconds(0, 31_536_000)),
+  PURGE_INTERVAL_SECONDS: Type.Optional(Seconds(0, 86_400)),
+  KEYS_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  TRUST_PROXY: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+  CORS_ORIGINS: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
+  RATE_LIMIT: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
+  RATE_LIMIT_PER_IP_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  LOGIN_FAILURES_BEFORE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
 }, { additionalProperties: true });
 
 export type Env = Static<typeof EnvSchema>;
@@ -60,6 +71,31 @@ export interface AppConfig {
   passwordHashing: PasswordHashingConfig;
   /** Largest accepted request body in bytes. */
   bodyLimitBytes: number;
+  /** Replaying the previous refresh token within this window returns the same successor. */
+  refreshReuseGraceSeconds: number;
+  /** Concurrent active sessions per user; 0 = unlimited. */
+  maxSessionsPerUser: number;
+  /** At the limit: refuse the new sign-in (409), or evict the least recently active session. */
+  sessionLimitMode: 'refuse' | 'evict';
+  /** Ended (revoked or expired) sessions are kept this long for history, then purged. */
+  sessionHistoryRetentionSeconds: number;
+  /** How often the background sweeper marks expired sessions and purges old ones; 0 = never. */
+  purgeIntervalSeconds: number;
+  /** Key file; default <dataDir>/keys.json. */
+  keysFile: string | undefined;
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty = none. */
+  trustProxy: string[];
+  /** Origins allowed by CORS; empty = CORS off. */
+  corsOrigins: string[];
+  rateLimit: {
+    enabled: boolean;
+    /** Sign-in, sign-up and refresh requests per client IP per minute. */
+    perIpPerMinute: number;
+    /** Failed sign-ins for one account before each further attempt must wait (doubling, capped). */
+    failuresBeforeDelay: number;
+    /** Cap of that wait, so an attacker cannot lock the real user out for long. */
+    maxDelaySeconds: number;
+  };
 }
 
 export const defaultConfig: AppConfig = {
@@ -80,7 +116,18 @@ export const defaultConfig: AppConfig = {
   passwordMaxLength: 128,
   passwordHashing: { memoryCostKib: 19_456, timeCost: 2, parallelism: 1 },
   bodyLimitBytes: 16 * 1024,
+  refreshReuseGraceSeconds: 10,
+  maxSessionsPerUser: 0,
+  sessionLimitMode: 'evict',
+  sessionHistoryRetentionSeconds: 30 * 24 * 3600,
+  purgeIntervalSeconds: 600,
+  keysFile: undefined,
+  trustProxy: [],
+  corsOrigins: [],
+  rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60 },
 };
+
+const list = (value: string | undefined) => (value ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 export class ConfigError extends Error {}
 
@@ -116,6 +163,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtAudience: e.JWT_AUDIENCE ?? defaultConfig.jwtAudience,
     sessionCacheMaxEntries: e.SESSION_CACHE_MAX_ENTRIES ?? defaultConfig.sessionCacheMaxEntries,
     revocationPollIntervalMs: e.REVOCATION_POLL_INTERVAL_MS ?? defaultConfig.revocationPollIntervalMs,
+    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS ?? defaultConfig.refreshReuseGraceSeconds,
+    maxSessionsPerUser: e.MAX_SESSIONS_PER_USER ?? defaultConfig.maxSessionsPerUser,
+    sessionLimitMode: e.SESSION_LIMIT_MODE ?? defaultConfig.sessionLimitMode,
+    sessionHistoryRetentionSeconds: e.SESSION_HISTORY_RETENTION_SECONDS ?? defaultConfig.sessionHistoryRetentionSeconds,
+    purgeIntervalSeconds: e.PURGE_INTERVAL_SECONDS ?? defaultConfig.purgeIntervalSeconds,
+    keysFile: e.KEYS_FILE ? path.resolve(e.KEYS_FILE) : undefined,
+    trustProxy: list(e.TRUST_PROXY),
+    corsOrigins: list(e.CORS_ORIGINS),
+    rateLimit: {
+      ...defaultConfig.rateLimit,
+      enabled: (e.RATE_LIMIT ?? 'on') === 'on',
+      perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE ?? defaultConfig.rateLimit.perIpPerMinute,
+      failuresBeforeDelay: e.LOGIN_FAILURES_BEFORE_DELAY ?? defaultConfig.rateLimit.failuresBeforeDelay,
+    },
   };
+  if (config.sessionAbsoluteLifetimeSeconds < config.sessionIdleTimeoutSeconds) {
+    // Allowed (the shorter wins), but almost always a typo worth knowing about.
+    process.emitWarning(`SESSION_ABSOLUTE_LIFETIME_SECONDS (${config.sessionAbsoluteLifetimeSeconds}) is shorter than SESSION_IDLE_TIMEOUT_SECONDS (${config.sessionIdleTimeoutSeconds}); the absolute lifetime wins.`);
+  }
   return config;
 }

@@ -39,7 +39,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       tags: ['Auth'],
       summary: 'Create an account and sign in (starts a session)',
       body: ref(RegisterBody),
-      response: { 201: ref(AuthResult), ...problemResponses(400, 409, 413, 415) },
+      response: { 201: ref(AuthResult), ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens } = await auth.register(request.body, client(request));
@@ -52,7 +52,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       tags: ['Auth'],
       summary: 'Sign in with email and password (every sign-in is a new session)',
       body: ref(LoginBody),
-      response: { 200: ref(AuthResult), ...problemResponses(400, 401, 413, 415) },
+      response: { 200: ref(AuthResult), ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens } = await auth.login(request.body, client(request));
@@ -65,10 +65,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       tags: ['Auth'],
       summary: 'Exchange a refresh token for new tokens (same session; the old refresh token is used up)',
       body: ref(RefreshBody),
-      response: { 200: ref(TokenPair), ...problemResponses(400, 401, 413, 415) },
+      response: { 200: ref(TokenPair), ...problemResponses(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const tokens = await auth.refresh(request.body.refreshToken);
+    const tokens = await auth.refresh(request.body.refreshToken, client(request));
     return reply.headers(noStore).send(tokenJson(tokens));
   });
 

@@ -5,6 +5,7 @@ import type { SessionService } from '../sessions/session-service.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import { normalizeEmail, type User } from '../users/user.ts';
 import type { UserStore } from '../users/user-store.ts';
+import type { RateLimiter } from '../abuse/rate-limiter.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 
 export interface ClientInfo {
@@ -24,13 +25,15 @@ export interface AuthServiceDeps {
   sessions: SessionService;
   accessTokens: AccessTokens;
   hasher: PasswordHasher;
+  limiter: RateLimiter;
   clock: Clock;
   passwordPolicy: { minLength: number; maxLength: number };
   onBackgroundError?: (error: unknown) => void;
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { users, sessions, accessTokens, hasher, clock, passwordPolicy } = deps;
+  const { users, sessions, accessTokens, hasher, limiter, clock, passwordPolicy } = deps;
+  const ipOf = (client: ClientInfo) => client.ipAddress ?? 'unknown';
   // Verified against when the email is unknown, so a miss costs the same argon2 work as a hit
   // and response timing does not reveal which emails are registered.
   const dummyHash = hasher.hash(crypto.randomBytes(16).toString('base64url'));
@@ -59,6 +62,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   return {
     async register(input: { email: string; password: string; name?: string | undefined }, client: ClientInfo) {
+      await limiter.check('ip:register', ipOf(client));
       const email = normalizeEmail(input.email);
       checkPasswordPolicy(input.password, email);
       const user: User = { id: crypto.randomUUID(), email, name: input.name?.trim() || null, createdAtMs: clock.now() };
@@ -70,11 +74,18 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async login(input: { email: string; password: string }, client: ClientInfo) {
+      await limiter.check('ip:login', ipOf(client));
       const email = normalizeEmail(input.email);
+      // Keyed by the email as typed (normalised), whether or not it exists: no enumeration here either.
+      await limiter.checkAccount(email);
       const found = await users.findByEmail(email);
       // Same work and the same answer whether the email or the password is wrong.
       const ok = await hasher.verify(found?.passwordHash ?? (await dummyHash), input.password);
-      if (!found || !ok) throw new AppError('invalid_credentials', 'The email or password is incorrect.');
+      if (!found || !ok) {
+        await limiter.recordFailure(email);
+        throw new AppError('invalid_credentials', 'The email or password is incorrect.');
+      }
+      await limiter.recordSuccess(email);
       if (hasher.needsRehash(found.passwordHash)) {
         hasher
           .hash(input.password)
@@ -85,7 +96,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { user, tokens: await startSession(user, client) };
     },
 
-    async refresh(refreshToken: unknown): Promise<IssuedTokens> {
+    async refresh(refreshToken: unknown, client: ClientInfo): Promise<IssuedTokens> {
+      await limiter.check('ip:refresh', ipOf(client));
+      if (typeof refreshToken === 'string') await limiter.check('session:refresh', refreshToken.slice(0, 36));
       const rotated = await sessions.refresh(refreshToken);
       const access = await accessTokens.issue(rotated.userId, rotated.sessionId);
       return { sessionId: rotated.sessionId, accessToken: access.token, refreshToken: rotated.refreshToken, expiresInSeconds: access.expiresInSeconds };

@@ -20,7 +20,8 @@ function toRecord(row: Selectable<SessionTable>): SessionRecord {
   };
 }
 
-export function createKyselySessionStore(db: Kysely<Database>): SessionStore {
+export function createKyselySessionStore(db: Kysely<Database>, options: { dialect: 'sqlite' | 'postgres' }): SessionStore {
+  const isPostgres = options.dialect === 'postgres';
   // Every "active" query carries the same three conditions; built once here.
   const active = (userId: string, window: { nowMs: number; idleCutoffMs: number }) =>
     db
@@ -30,10 +31,9 @@ export function createKyselySessionStore(db: Kysely<Database>): SessionStore {
       .where('expires_at', '>', window.nowMs)
       .where('last_active_at', '>', window.idleCutoffMs);
 
-  return {
-    async create(s) {
-      await db
-        .insertInto('sessions')
+  const insert = (executor: Kysely<Database>, s: SessionRecord) =>
+    executor
+      .insertInto('sessions')
         .values({
           id: s.id,
           user_id: s.userId,
@@ -49,6 +49,41 @@ export function createKyselySessionStore(db: Kysely<Database>): SessionStore {
           refresh_rotated_at: s.refreshRotatedAtMs,
         })
         .execute();
+
+  return {
+    async create(s, limit) {
+      if (!limit || limit.maxActive <= 0) {
+        await insert(db, s);
+        return { created: true, evictedIds: [] };
+      }
+      return db.transaction().execute(async (trx) => {
+        // Serialise concurrent sign-ins of one user so two of them cannot both see "one slot left".
+        // PostgreSQL: row lock on the user. SQLite: a write transaction is already exclusive.
+        if (isPostgres) await trx.selectFrom('users').select('id').where('id', '=', s.userId).forUpdate().execute();
+        const live = await trx
+          .selectFrom('sessions')
+          .select('id')
+          .where('user_id', '=', s.userId)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', limit.window.nowMs)
+          .where('last_active_at', '>', limit.window.idleCutoffMs)
+          .orderBy('last_active_at', 'asc')
+          .orderBy('id', 'asc')
+          .execute();
+        const excess = live.length - limit.maxActive + 1;
+        let evictedIds: string[] = [];
+        if (excess > 0) {
+          if (limit.mode === 'refuse') return { created: false, evictedIds };
+          evictedIds = live.slice(0, excess).map((r) => r.id);
+          await trx
+            .updateTable('sessions')
+            .set({ revoked_at: limit.window.nowMs, revoke_reason: 'session_limit' })
+            .where('id', 'in', evictedIds)
+            .execute();
+        }
+        await insert(trx, s);
+        return { created: true, evictedIds };
+      });
     },
 
     async get(sessionId) {
@@ -119,6 +154,39 @@ export function createKyselySessionStore(db: Kysely<Database>): SessionStore {
       if (options.exceptSessionId) query = query.where('id', '!=', options.exceptSessionId);
       const rows = await query.returning('id').execute();
       return rows.map((r) => r.id);
+    },
+
+    async markExpired(window, limit) {
+      const due = await db
+        .selectFrom('sessions')
+        .select(['id', 'user_id', 'expires_at'])
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('expires_at', '<=', window.nowMs), eb('last_active_at', '<=', window.idleCutoffMs)]))
+        .limit(limit)
+        .execute();
+      const marked: Array<{ id: string; userId: string; reason: 'idle_timeout' | 'absolute_timeout' }> = [];
+      for (const reason of ['absolute_timeout', 'idle_timeout'] as const) {
+        const ids = due.filter((r) => (Number(r.expires_at) <= window.nowMs) === (reason === 'absolute_timeout')).map((r) => r.id);
+        if (ids.length === 0) continue;
+        // Re-check "still unrevoked" in the write: a concurrent revocation keeps its own reason.
+        const rows = await db
+          .updateTable('sessions')
+          .set({ revoked_at: window.nowMs, revoke_reason: reason })
+          .where('id', 'in', ids)
+          .where('revoked_at', 'is', null)
+          .returning(['id', 'user_id'])
+          .execute();
+        for (const r of rows) marked.push({ id: r.id, userId: r.user_id, reason });
+      }
+      return marked;
+    },
+
+    async purgeEnded(endedBeforeMs, limit) {
+      const result = await db
+        .deleteFrom('sessions')
+        .where('id', 'in', (eb) => eb.selectFrom('sessions').select('id').where('revoked_at', '<', endedBeforeMs).limit(limit))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
 
     async revokedSince(sinceMs, limit) {

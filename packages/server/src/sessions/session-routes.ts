@@ -5,6 +5,7 @@ import { iso } from '../http/serialize.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import {
   ListQuery,
+  RevokeAllQuery,
   RevokeAllResult,
   RevokeResult,
   SessionCount,
@@ -73,11 +74,19 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       operationId: 'SessionController_revokeAllSessions',
       tags,
       summary: 'Revoke all sessions (logout from all devices)',
-      description: 'Revokes every active session of the caller, the current one included.',
+      description:
+        'Revokes every active session of the caller, the current one included. With keepCurrent=true, ' +
+        'revokes all the others and keeps the session of the token used ("sign out of all other devices").',
       security,
-      response: { 200: { description: 'All sessions revoked successfully', ...ref(RevokeAllResult) }, ...problemResponses(401) },
+      querystring: RevokeAllQuery,
+      response: { 200: { description: 'All sessions revoked successfully', ...ref(RevokeAllResult) }, ...problemResponses(400, 401) },
     },
-  }, async (request) => ({ revokedCount: await sessions.revokeAll(principalOf(request).userId, 'user_revoked_all') }));
+  }, async (request) => {
+    const principal = principalOf(request);
+    const keepCurrent = request.query.keepCurrent === true;
+    const revokedCount = await sessions.revokeAll(principal.userId, 'user_revoked_all', keepCurrent ? { exceptSessionId: principal.sessionId } : {});
+    return { revokedCount };
+  });
 
   app.delete('/sessions/:sessionId', {
     schema: {

@@ -56,6 +56,13 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const RevokeAllQuery = Type.Object(
+  {
+    keepCurrent: Type.Optional(Type.Boolean({ default: false, description: 'Keep the session of the token used; revoke only the others.' })),
+  },
+  { additionalProperties: false },
+);
+
 export const SessionIdParams = Type.Object({ sessionId: SessionId }, { additionalProperties: false });
 
 export const SessionCount = Type.Object({ count: Type.Integer({ minimum: 0 }) }, { $id: 'SessionCount', additionalProperties: false });

@@ -33,6 +33,8 @@ export interface SessionServiceOptions {
   lastActiveWriteIntervalMs: number;
   /** Replaying the previous refresh token within this window returns the same successor. */
   refreshReuseGraceMs: number;
+  /** Concurrent active sessions per user (0 = unlimited) and what happens at the limit. */
+  sessionLimit: { maxActive: number; mode: 'refuse' | 'evict' };
 }
 
 export interface SessionServiceDeps {
@@ -106,7 +108,17 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         refreshSalt: newRefreshSalt(),
         refreshRotatedAtMs: null,
       };
-      await store.create(record);
+      const { created, evictedIds } = await store.create(
+        record,
+        options.sessionLimit.maxActive > 0 ? { ...options.sessionLimit, window: activeWindow(policy, nowMs) } : undefined,
+      );
+      if (!created) {
+        throw new AppError(
+          'session_limit_reached',
+          `This account already has ${options.sessionLimit.maxActive} active sessions. Sign out of one of them (from a signed-in device) and try again.`,
+        );
+      }
+      cache.markRevoked(evictedIds);
       cache.fill(toCached(record));
       return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt) };
     },
@@ -154,6 +166,29 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       const ids = await store.revokeAll(userId, reason, activeWindow(policy, clock.now()), options);
       cache.markRevoked(ids);
       return ids.length;
+    },
+
+    /**
+     * Housekeeping, in bounded batches: marks expired sessions as ended (reason idle_timeout or
+     * absolute_timeout), then deletes sessions that ended more than `retentionMs` ago.
+     */
+    async sweep(sweepOptions: { retentionMs: number; batchSize: number; maxBatches: number; onProgress?: (p: { expired: number; purged: number }) => void }) {
+      let expired = 0;
+      let purged = 0;
+      for (let i = 0; i < sweepOptions.maxBatches; i++) {
+        const marked = await store.markExpired(activeWindow(policy, clock.now()), sweepOptions.batchSize);
+        cache.markRevoked(marked.map((m) => m.id));
+        expired += marked.length;
+        sweepOptions.onProgress?.({ expired, purged });
+        if (marked.length < sweepOptions.batchSize) break;
+      }
+      for (let i = 0; i < sweepOptions.maxBatches; i++) {
+        const n = await store.purgeEnded(clock.now() - sweepOptions.retentionMs, sweepOptions.batchSize);
+        purged += n;
+        sweepOptions.onProgress?.({ expired, purged });
+        if (n < sweepOptions.batchSize) break;
+      }
+      return { expired, purged };
     },
 
     /**

@@ -1,5 +1,11 @@
 import type { ActiveWindow, RevokeReason, SessionRecord } from './session.ts';
 
+export interface SessionLimit {
+  maxActive: number;
+  mode: 'refuse' | 'evict';
+  window: ActiveWindow;
+}
+
 export interface Page {
   offset: number;
   limit: number;
@@ -12,8 +18,13 @@ export interface Page {
  * window.idleCutoffMs.
  */
 export interface SessionStore {
-  /** Inserts a new session. */
-  create(session: SessionRecord): Promise<void>;
+  /**
+   * Inserts a new session. With `limit`, atomically (one transaction, the user's row locked)
+   * enforces at most `maxActive` active sessions: in 'refuse' mode nothing is inserted when the
+   * user is at the limit; in 'evict' mode the least recently active sessions are revoked with
+   * reason session_limit to make room.
+   */
+  create(session: SessionRecord, limit?: SessionLimit): Promise<{ created: boolean; evictedIds: string[] }>;
   /** Reads one session by id, revoked or not; undefined when it does not exist. */
   get(sessionId: string): Promise<SessionRecord | undefined>;
   /** One page of a user's active sessions, most recently active first, and the total count. */
@@ -36,6 +47,13 @@ export interface SessionStore {
   revoke(sessionId: string, userId: string, reason: RevokeReason, window: ActiveWindow): Promise<boolean>;
   /** Revokes every active session of a user, optionally keeping one; returns the revoked ids. */
   revokeAll(userId: string, reason: RevokeReason, window: ActiveWindow, options?: { exceptSessionId?: string }): Promise<string[]>;
+  /**
+   * Marks up to `limit` sessions that have expired (absolute or idle) but are still unrevoked as
+   * ended, with reason absolute_timeout or idle_timeout; returns what it marked.
+   */
+  markExpired(window: ActiveWindow, limit: number): Promise<Array<{ id: string; userId: string; reason: 'idle_timeout' | 'absolute_timeout' }>>;
+  /** Deletes up to `limit` sessions that ended before `endedBeforeMs`; returns how many. */
+  purgeEnded(endedBeforeMs: number, limit: number): Promise<number>;
   /** Ids of sessions revoked at or after sinceMs (the cross-process revocation feed). */
   revokedSince(sinceMs: number, limit: number): Promise<Array<{ id: string; revokedAtMs: number }>>;
 }

@@ -36,20 +36,51 @@ export interface AccessTokens {
   issue(userId: string, sessionId: string): Promise<{ token: string; expiresInSeconds: number }>;
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws InvalidTokenError. */
   verify(token: string): Promise<AccessClaims>;
-  /** The public keys, as a JWKS document. */
+  /** The public keys that currently verify, as a JWKS document. */
   jwks(): { keys: crypto.JsonWebKey[] };
+  /** Replaces the key set (after `sessiond keys rotate` changed the key file). */
+  setKeys(keys: KeyMaterial): void;
 }
 
-export function createAccessTokens(keys: KeyMaterial, options: AccessTokenOptions, clock: Clock): AccessTokens {
-  const signing = keys.signingKeys[0]!;
-  const signingKey = crypto.createPrivateKey({ key: signing.privateJwk, format: 'jwk' });
-  const publicKeys = new Map<string, crypto.KeyObject>();
-  const publicJwks: crypto.JsonWebKey[] = [];
-  for (const k of keys.signingKeys) {
-    const pub = crypto.createPublicKey({ key: k.privateJwk, format: 'jwk' });
-    publicKeys.set(k.kid, pub);
-    publicJwks.push({ ...pub.export({ format: 'jwk' }), kid: k.kid, alg: ALGORITHM, use: 'sig' });
+/**
+ * Key rotation: keys are newest first; the newest signs. An older key keeps verifying until its
+ * successor has existed for `retireAfterMs` (the token lifetime plus slack for instances that
+ * picked up the new key late), by which time every token it signed has expired. After that it is
+ * retired: it no longer verifies and leaves the JWKS, even if it is still in the file.
+ */
+interface ActiveKey {
+  kid: string;
+  publicKey: crypto.KeyObject;
+  jwk: crypto.JsonWebKey;
+  /** Verifies tokens until this instant (Infinity for the current key). */
+  retiresAtMs: number;
+}
+
+export function createAccessTokens(initialKeys: KeyMaterial, options: AccessTokenOptions, clock: Clock): AccessTokens {
+  const retireAfterMs = (options.ttlSeconds + 120) * 1000;
+  let signing!: { kid: string; key: crypto.KeyObject };
+  let verifying = new Map<string, ActiveKey>();
+
+  function load(keys: KeyMaterial) {
+    const first = keys.signingKeys[0];
+    if (!first) throw new Error('key material has no signing key');
+    const next = new Map<string, ActiveKey>();
+    keys.signingKeys.forEach((k, i) => {
+      const publicKey = crypto.createPublicKey({ key: k.privateJwk, format: 'jwk' });
+      const successor = i === 0 ? undefined : keys.signingKeys[i - 1];
+      next.set(k.kid, {
+        kid: k.kid,
+        publicKey,
+        jwk: { ...publicKey.export({ format: 'jwk' }), kid: k.kid, alg: ALGORITHM, use: 'sig' },
+        retiresAtMs: successor ? successor.createdAtMs + retireAfterMs : Number.POSITIVE_INFINITY,
+      });
+    });
+    signing = { kid: first.kid, key: crypto.createPrivateKey({ key: first.privateJwk, format: 'jwk' }) };
+    verifying = next;
   }
+  load(initialKeys);
+
+  const live = (k: ActiveKey | undefined) => (k && clock.now() < k.retiresAtMs ? k : undefined);
 
   return {
     async issue(userId, sessionId) {
@@ -62,7 +93,7 @@ export function createAccessTokens(keys: KeyMaterial, options: AccessTokenOption
         .setIssuedAt(nowSeconds)
         .setExpirationTime(nowSeconds + options.ttlSeconds)
         .setJti(crypto.randomUUID())
-        .sign(signingKey);
+        .sign(signing.key);
       return { token, expiresInSeconds: options.ttlSeconds };
     },
 
@@ -75,9 +106,9 @@ export function createAccessTokens(keys: KeyMaterial, options: AccessTokenOption
           // Keys come only from our own key file; an unknown kid (or an embedded jwk/jku) never
           // selects a key. jose also refuses `crit` headers it does not understand.
           (header) => {
-            const key = typeof header.kid === 'string' ? publicKeys.get(header.kid) : undefined;
-            if (!key) throw new InvalidTokenError('unknown key id');
-            return key;
+            const key = typeof header.kid === 'string' ? live(verifying.get(header.kid)) : undefined;
+            if (!key) throw new InvalidTokenError('unknown or retired key id');
+            return key.publicKey;
           },
           {
             algorithms: [ALGORITHM],
@@ -99,7 +130,11 @@ export function createAccessTokens(keys: KeyMaterial, options: AccessTokenOption
     },
 
     jwks() {
-      return { keys: publicJwks };
+      return { keys: [...verifying.values()].filter((k) => live(k)).map((k) => k.jwk) };
+    },
+
+    setKeys(keys) {
+      load(keys);
     },
   };
 }

@@ -67,3 +67,30 @@ export function loadOrCreateKeyFile(file: string, nowMs: number): KeyMaterial {
   }
   return parseKeyMaterial(fs.readFileSync(file, 'utf8'), file);
 }
+
+/** Writes the key file atomically (temp file + rename), keeping mode 0600. */
+export function writeKeyFile(file: string, material: KeyMaterial): void {
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(material, null, 2), { mode: 0o600, flag: 'wx' });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Rotation: a new key goes first and signs from now on; keys retired for longer than
+ * `dropAfterMs` (their tokens long expired) are dropped from the file.
+ */
+export function rotateKeys(material: KeyMaterial, nowMs: number, dropAfterMs: number): KeyMaterial {
+  const kept = material.signingKeys.filter((k, i) => {
+    if (i === 0) return true;
+    const successor = material.signingKeys[i - 1]!;
+    return nowMs - successor.createdAtMs < dropAfterMs;
+  });
+  return { ...material, signingKeys: [generateSigningKey(nowMs), ...kept] };
+}
+
+/** Reads the key file if it changed since `lastMtimeMs`; undefined when unchanged. */
+export function reloadKeyFileIfChanged(file: string, lastMtimeMs: number): { material: KeyMaterial; mtimeMs: number } | undefined {
+  const stat = fs.statSync(file);
+  if (stat.mtimeMs === lastMtimeMs) return undefined;
+  return { material: parseKeyMaterial(fs.readFileSync(file, 'utf8'), file), mtimeMs: stat.mtimeMs };
+}

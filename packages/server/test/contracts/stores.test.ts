@@ -11,7 +11,7 @@ for (const backend of backendNames) {
       const opened = await openBackend(t, backend);
       if (!opened) return undefined;
       await migrateToLatest(opened.handle.db);
-      return { sessions: createKyselySessionStore(opened.handle.db), users: createKyselyUserStore(opened.handle.db), db: opened.handle.db };
+      return { sessions: createKyselySessionStore(opened.handle.db, { dialect: opened.handle.dialect }), users: createKyselyUserStore(opened.handle.db), db: opened.handle.db };
     });
   });
 }

@@ -14,6 +14,10 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     dataDir: '/nonexistent-tests-pass-keys-explicitly',
     logLevel: 'silent',
     passwordHashing: { memoryCostKib: 1024, timeCost: 1, parallelism: 1 },
+    // Off by default so suites can sign in many times from 127.0.0.1; the abuse tests turn it on.
+    rateLimit: { ...defaultConfig.rateLimit, enabled: false },
+    // The sweeper runs when a test calls it, not on a timer.
+    purgeIntervalSeconds: 0,
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-27T08-00-00_initial.ts';
+import * as sweepIndexes from './2026-11-27T09-00-00_sweep-indexes.ts';
 
 /**
  * Migrations listed statically (not read from disk) so they work the same from TypeScript sources,
@@ -7,6 +8,7 @@ import * as initial from './2026-11-27T08-00-00_initial.ts';
  */
 const migrations: Record<string, Migration> = {
   '2026-11-27T08-00-00_initial': initial,
+  '2026-11-27T09-00-00_sweep-indexes': sweepIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
