@@ -21,14 +21,29 @@ import { RevocationFeed } from './sessions/revocation-feed.ts';
 import { SessionCache } from './sessions/session-cache.ts';
 import { sessionSchemas } from './sessions/session-schemas.ts';
 import { sessionRoutes } from './sessions/session-routes.ts';
-import { createSessionService } from './sessions/session-service.ts';
-import { createAccessTokens } from './tokens/access-tokens.ts';
+import { createSessionService, type SessionService } from './sessions/session-service.ts';
+import { createAccessTokens, type AccessTokens } from './tokens/access-tokens.ts';
 import { loadOrCreateKeyFile, reloadKeyFileIfChanged, type KeyMaterial } from './tokens/key-store.ts';
 import { AppError } from './errors.ts';
 import { createRefreshTokens } from './tokens/refresh-tokens.ts';
 import { createKyselyUserStore } from './users/kysely-user-store.ts';
 
 export const VERSION = '0.1.0';
+
+/** The wired services, exposed on the app for the CLI and for tests that drive housekeeping. */
+export interface Services {
+  sessions: SessionService;
+  accessTokens: AccessTokens;
+  database: DatabaseHandle;
+  /** Re-reads the key file now (normally polled every 30 s). Returns whether it changed. */
+  reloadKeys(): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessiond: Services;
+  }
+}
 
 export interface AppDeps {
   clock?: Clock;
@@ -153,25 +168,27 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   feed.start();
 
   const timers: NodeJS.Timeout[] = [];
+  let keysMtimeMs = 0;
+  const reloadKeys = () => {
+    if (deps.keys) return false;
+    const changed = reloadKeyFileIfChanged(keysFile, keysMtimeMs);
+    if (!changed) return false;
+    accessTokens.setKeys(changed.material);
+    keysMtimeMs = changed.mtimeMs;
+    return true;
+  };
   if (!deps.keys) {
+    reloadKeys();
     // Pick up `sessiond keys rotate` without a restart.
-    let mtimeMs = 0;
-    try {
-      mtimeMs = reloadKeyFileIfChanged(keysFile, 0)?.mtimeMs ?? 0;
-    } catch {}
     timers.push(setInterval(() => {
       try {
-        const changed = reloadKeyFileIfChanged(keysFile, mtimeMs);
-        if (changed) {
-          accessTokens.setKeys(changed.material);
-          mtimeMs = changed.mtimeMs;
-          app.log.info('signing keys reloaded');
-        }
+        if (reloadKeys()) app.log.info('signing keys reloaded');
       } catch (error) {
         logError(error);
       }
     }, KEY_RELOAD_INTERVAL_MS));
   }
+  app.decorate('sessiond', { sessions, accessTokens, database, reloadKeys });
   if (config.purgeIntervalSeconds > 0) {
     let sweeping = false;
     timers.push(setInterval(() => {
