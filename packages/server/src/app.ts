@@ -27,12 +27,14 @@ import { loadOrCreateKeyFile, reloadKeyFileIfChanged, type KeyMaterial } from '.
 import { AppError } from './errors.ts';
 import { createRefreshTokens } from './tokens/refresh-tokens.ts';
 import { createKyselyUserStore } from './users/kysely-user-store.ts';
+import type { UserStore } from './users/user-store.ts';
 
 export const VERSION = '0.1.0';
 
 /** The wired services, exposed on the app for the CLI and for tests that drive housekeeping. */
 export interface Services {
   sessions: SessionService;
+  users: UserStore;
   accessTokens: AccessTokens;
   database: DatabaseHandle;
   /** Re-reads the key file now (normally polled every 30 s). Returns whether it changed. */
@@ -188,7 +190,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       }
     }, KEY_RELOAD_INTERVAL_MS));
   }
-  app.decorate('sessiond', { sessions, accessTokens, database, reloadKeys });
+  app.decorate('sessiond', { sessions, users: userStore, accessTokens, database, reloadKeys });
   if (config.purgeIntervalSeconds > 0) {
     let sweeping = false;
     timers.push(setInterval(() => {
