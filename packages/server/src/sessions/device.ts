@@ -31,8 +31,11 @@ export function parseDevice(userAgent: string | null): Device {
     const parsed = Bowser.parse(userAgent);
     const platform = parsed.platform.type;
     const isBot = BOT.test(userAgent) || platform === 'bot';
+    // For HTTP libraries and crawlers Bowser knows no browser: show the product token instead
+    // ("curl/8.5.0" -> "curl 8.5.0"), which is what a person would recognise in the list.
+    const product = isBot ? /^([A-Za-z][\w.-]*)\/([\w.]+)/.exec(userAgent) : null;
     device = {
-      browser: join(parsed.browser.name, parsed.browser.version),
+      browser: join(parsed.browser.name, parsed.browser.version) ?? (product ? `${product[1]} ${product[2]}` : null),
       os: join(parsed.os.name, parsed.os.version),
       type: isBot ? 'bot' : platform === 'desktop' || platform === 'mobile' || platform === 'tablet' ? platform : 'unknown',
     };
