@@ -1,4 +1,5 @@
 import path from 'node:path';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -162,7 +163,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     schema: { operationId: 'Meta_jwks', tags: ['Meta'], summary: 'Public keys that verify access tokens (JWKS)' },
   }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks()));
 
-  await app.register(authRoutes, { auth, sessions, accessTokens });
+  await app.register(cookie);
+  await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
   await app.register(sessionRoutes, { sessions, accessTokens });
 
   // First sync before serving, so the cache is trusted from the first request.

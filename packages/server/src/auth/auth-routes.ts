@@ -8,9 +8,12 @@ import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { User as UserValue } from '../users/user.ts';
 import { AuthResult, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
 import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
+import { clearRefreshCookie, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
+  /** Cookie lifetime: the session's absolute lifetime (the server enforces the real limits). */
+  refreshCookieMaxAgeSeconds: number;
   sessions: SessionService;
   accessTokens: AccessTokens;
 }
@@ -21,29 +24,40 @@ const client = (request: FastifyRequest): ClientInfo => ({
 });
 
 const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
-const tokenJson = (t: IssuedTokens) => ({
+const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
   sessionId: t.sessionId,
   accessToken: t.accessToken,
-  refreshToken: t.refreshToken,
+  ...(refreshInBody ? { refreshToken: t.refreshToken } : {}),
   tokenType: 'Bearer' as const,
   expiresIn: t.expiresInSeconds,
 });
 
+const browserTransportNote =
+  ' With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.';
+
 // Responses carrying tokens must never be stored by a cache (RFC 6749 §5.1).
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds }) => {
+  /** Sends issued tokens in the transport the client asked for. */
+  const sendTokens = (request: FastifyRequest, reply: import('fastify').FastifyReply, tokens: IssuedTokens, extra: Record<string, unknown> = {}) => {
+    const cookie = wantsCookieTransport(request);
+    if (cookie) setRefreshCookie(request, reply, tokens.refreshToken, refreshCookieMaxAgeSeconds);
+    return reply.headers(noStore).send({ ...extra, ...tokenJson(tokens, !cookie) });
+  };
+
   app.post('/auth/register', {
     schema: {
       operationId: 'AuthController_register',
       tags: ['Auth'],
       summary: 'Create an account and sign in (starts a session)',
+      description: 'Duplicate email (case-insensitive): 409. Password of 8 to 128 characters.' + browserTransportNote,
       body: ref(RegisterBody),
       response: { 201: ref(AuthResult), ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens } = await auth.register(request.body, client(request));
-    return reply.code(201).headers(noStore).send({ user: userJson(user), ...tokenJson(tokens) });
+    return sendTokens(request, reply.code(201), tokens, { user: userJson(user) });
   });
 
   app.post('/auth/login', {
@@ -51,12 +65,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       operationId: 'AuthController_login',
       tags: ['Auth'],
       summary: 'Sign in with email and password (every sign-in is a new session)',
+      description: 'Wrong email and wrong password get the same 401.' + browserTransportNote,
       body: ref(LoginBody),
       response: { 200: ref(AuthResult), ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens } = await auth.login(request.body, client(request));
-    return reply.headers(noStore).send({ user: userJson(user), ...tokenJson(tokens) });
+    return sendTokens(request, reply, tokens, { user: userJson(user) });
   });
 
   app.post('/auth/refresh', {
@@ -64,12 +79,22 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       operationId: 'AuthController_refresh',
       tags: ['Auth'],
       summary: 'Exchange a refresh token for new tokens (same session; the old refresh token is used up)',
+      description:
+        'Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. ' +
+        'Replaying the previous token within the grace window returns the same new token; an older token revokes the session.',
       body: ref(RefreshBody),
       response: { 200: ref(TokenPair), ...problemResponses(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const tokens = await auth.refresh(request.body.refreshToken, client(request));
-    return reply.headers(noStore).send(tokenJson(tokens));
+    const presented = request.body.refreshToken ?? refreshTokenFromCookie(request);
+    try {
+      const tokens = await auth.refresh(presented, client(request));
+      return sendTokens(request, reply, tokens);
+    } catch (error) {
+      // A dead cookie is useless to keep: clear it so the page falls back to sign-in cleanly.
+      if (request.body.refreshToken === undefined && wantsCookieTransport(request)) clearRefreshCookie(request, reply);
+      throw error;
+    }
   });
 
   // Protected: everything registered in this scope passes the bearer check first.
@@ -86,6 +111,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       },
     }, async (request, reply) => {
       await auth.logout(principalOf(request));
+      clearRefreshCookie(request, reply);
       return reply.code(204).send();
     });
 

@@ -35,14 +35,20 @@ export const LoginBody = Type.Object(
 );
 
 export const RefreshBody = Type.Object(
-  { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
+  {
+    refreshToken: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 512, description: 'Required unless the refresh token travels in the HttpOnly cookie (browser transport).' }),
+    ),
+  },
   { $id: 'RefreshRequest', additionalProperties: false },
 );
 
 const tokenFields = {
   sessionId: Type.String({ format: 'uuid' }),
   accessToken: Type.String({ description: 'JWT (EdDSA), sent as Authorization: Bearer.' }),
-  refreshToken: Type.String({ description: 'Opaque; exchange at POST /auth/refresh. Single use.' }),
+  refreshToken: Type.Optional(
+    Type.String({ description: 'Opaque; exchange at POST /auth/refresh. Single use. Absent when the browser (cookie) transport was asked for.' }),
+  ),
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'Access token lifetime in seconds.' }),
 };
