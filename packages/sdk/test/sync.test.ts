@@ -1,0 +1,26 @@
+// The committed SDK is what the generator makes of the service's current OpenAPI document: change
+// a route schema without regenerating, and this fails.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { apiClassName, generateFiles, loadOpenApiDocument, methodName, sdkDir, staleFiles } from '../../../scripts/generate-sdk.ts';
+
+test('packages/sdk matches the OpenAPI document (else: run npm run generate:sdk)', async () => {
+  const files = generateFiles(await loadOpenApiDocument());
+  const differing = [...files].filter(([relative, content]) => {
+    const target = path.join(sdkDir, relative);
+    return !fs.existsSync(target) || fs.readFileSync(target, 'utf8') !== content;
+  });
+  assert.deepEqual(differing.map(([relative]) => relative), [], 'generated files differ from the committed ones: run npm run generate:sdk');
+  assert.deepEqual(staleFiles(files), [], 'files the generator no longer makes: run npm run generate:sdk');
+});
+
+test('names follow openapi-generator typescript-fetch', () => {
+  assert.equal(methodName('SessionController_getActiveSessions'), 'sessionControllerGetActiveSessions');
+  assert.equal(methodName('SessionController_revokeAllSessions'), 'sessionControllerRevokeAllSessions');
+  assert.equal(methodName('AuthController_register'), 'authControllerRegister');
+  assert.equal(methodName('get-user_by.id'), 'getUserById');
+  assert.equal(apiClassName('Sessions'), 'SessionsApi');
+  assert.equal(apiClassName('api keys'), 'ApiKeysApi');
+});
