@@ -2,11 +2,15 @@ import path from 'node:path';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import cluster from 'node:cluster';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { MemoryCounterStore, type CounterStore } from './abuse/counter-store.ts';
 import { createRateLimiter } from './abuse/rate-limiter.ts';
+import { RedisCounterStore } from './abuse/redis-counter-store.ts';
 import { authSchemas } from './auth/auth-schemas.ts';
 import { authRoutes } from './auth/auth-routes.ts';
 import { createAuthService } from './auth/auth-service.ts';
@@ -19,6 +23,7 @@ import { registerOpenApi } from './http/openapi.ts';
 import { Problem } from './http/problem.ts';
 import { createKyselySessionStore } from './sessions/kysely-session-store.ts';
 import { RevocationFeed } from './sessions/revocation-feed.ts';
+import { createClusterBus, createPostgresBus, createRedisBus, type RevocationBus } from './sessions/revocation-bus.ts';
 import { SessionCache } from './sessions/session-cache.ts';
 import { sessionSchemas } from './sessions/session-schemas.ts';
 import { sessionRoutes } from './sessions/session-routes.ts';
@@ -102,6 +107,19 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
 
   const logError = (error: unknown) => app.log.error({ err: error }, 'background task failed');
 
+  // Push channels for revocations made here (see sessions/revocation-bus.ts); the feed below is
+  // what bounds staleness when they fail.
+  const buses: RevocationBus[] = [];
+  if (database.dialect === 'postgres' && config.databaseUrl && config.pgNotify) {
+    buses.push(createPostgresBus(config.databaseUrl, (channel, payload) => sql`select pg_notify(${channel}, ${payload})`.execute(database.db)));
+  }
+  if (config.redisUrl) buses.push(createRedisBus(config.redisUrl));
+  if (cluster.isWorker) buses.push(createClusterBus());
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 250 })
+    : undefined;
+  redis?.on('error', () => {}); // each failed command reports itself (and falls back)
+
   const sessionStore = createKyselySessionStore(database.db, { dialect: database.dialect });
   const userStore = createKyselyUserStore(database.db);
   const cache = new SessionCache({
@@ -117,7 +135,16 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   }, logError);
   const accessTokens = createAccessTokens(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds }, clock);
   const sessions = createSessionService(
-    { store: sessionStore, cache, refreshTokens: createRefreshTokens(keys.refreshTokenKey), clock, onBackgroundError: logError },
+    {
+      store: sessionStore,
+      cache,
+      refreshTokens: createRefreshTokens(keys.refreshTokenKey),
+      clock,
+      onBackgroundError: logError,
+      onRevoked: (ids) => {
+        for (const bus of buses) bus.publish(ids);
+      },
+    },
     {
       policy: { idleTimeoutMs: config.sessionIdleTimeoutSeconds * 1000, absoluteLifetimeMs: config.sessionAbsoluteLifetimeSeconds * 1000 },
       lastActiveWriteIntervalMs: config.lastActiveWriteIntervalSeconds * 1000,
@@ -130,7 +157,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     sessions,
     accessTokens,
     hasher: createPasswordHasher(config.passwordHashing),
-    limiter: createRateLimiter(deps.counters ?? new MemoryCounterStore(() => clock.now()), config.rateLimit, () => clock.now()),
+    limiter: createRateLimiter(
+      deps.counters ??
+        (redis
+          ? new RedisCounterStore(redis, new MemoryCounterStore(() => clock.now()), () => clock.now(), logError)
+          : new MemoryCounterStore(() => clock.now())),
+      config.rateLimit,
+      () => clock.now(),
+    ),
     clock,
     passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
     onBackgroundError: logError,
@@ -166,6 +200,19 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await app.register(cookie);
   await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
   await app.register(sessionRoutes, { sessions, accessTokens });
+
+  await redis?.connect().catch(logError);
+  for (const bus of buses) {
+    await bus.start({
+      onRevoked: (ids) => cache.markRevoked(ids),
+      // Messages may have been lost while disconnected: forget everything cached and re-sync.
+      onGap: () => {
+        cache.clear();
+        void feed.pollOnce();
+      },
+      onError: (error) => app.log.warn({ err: error, bus: bus.name }, 'revocation channel error'),
+    });
+  }
 
   // First sync before serving, so the cache is trusted from the first request.
   await feed.pollOnce();
@@ -211,6 +258,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   app.addHook('onClose', async () => {
     for (const timer of timers) clearInterval(timer);
     await feed.stop();
+    for (const bus of buses) await bus.close();
+    redis?.disconnect();
     if (ownsDatabase) await database.close();
   });
 

@@ -14,6 +14,9 @@ export const EnvSchema = Type.Object({
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  PG_NOTIFY: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   LOG_LEVEL: Type.Optional(Type.Union([
     Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
@@ -53,6 +56,12 @@ export interface AppConfig {
   dataDir: string;
   /** Unset: embedded SQLite in dataDir. */
   databaseUrl: string | undefined;
+  /** Redis for cross-instance revocation push and shared rate-limit counters; optional. */
+  redisUrl: string | undefined;
+  /** Worker processes of `npm start` (node:cluster); 1 = no cluster. */
+  workers: number;
+  /** Push revocations through PostgreSQL LISTEN/NOTIFY (off e.g. behind a transaction-mode pooler). */
+  pgNotify: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   accessTokenTtlSeconds: number;
   sessionIdleTimeoutSeconds: number;
@@ -103,6 +112,9 @@ export const defaultConfig: AppConfig = {
   host: '127.0.0.1',
   dataDir: './data',
   databaseUrl: undefined,
+  redisUrl: undefined,
+  workers: 1,
+  pgNotify: true,
   logLevel: 'info',
   accessTokenTtlSeconds: 15 * 60,
   sessionIdleTimeoutSeconds: 7 * 24 * 3600,
@@ -155,6 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: e.HOST ?? defaultConfig.host,
     dataDir: path.resolve(e.DATA_DIR ?? defaultConfig.dataDir),
     databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    workers: e.WORKERS ?? defaultConfig.workers,
+    pgNotify: (e.PG_NOTIFY ?? 'on') === 'on',
     logLevel: e.LOG_LEVEL ?? defaultConfig.logLevel,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS ?? defaultConfig.accessTokenTtlSeconds,
     sessionIdleTimeoutSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS ?? defaultConfig.sessionIdleTimeoutSeconds,

@@ -43,12 +43,21 @@ export interface SessionServiceDeps {
   refreshTokens: RefreshTokens;
   clock: Clock;
   onBackgroundError?: (error: unknown) => void;
+  /** Called after revocations commit (after the local cache is marked): the push to other processes. */
+  onRevoked?: (sessionIds: string[]) => void;
 }
 
 export function createSessionService(deps: SessionServiceDeps, options: SessionServiceOptions) {
   const { store, cache, refreshTokens, clock } = deps;
   const { policy } = options;
   const onBackgroundError = deps.onBackgroundError ?? (() => {});
+
+  /** Every revocation path goes through here: local cache first (same tick), then other processes. */
+  function revoked(sessionIds: string[]): void {
+    if (sessionIds.length === 0) return;
+    cache.markRevoked(sessionIds);
+    deps.onRevoked?.(sessionIds);
+  }
 
   /** Session state for a check: from the cache when it can be trusted, else from the database. */
   async function lookup(sessionId: string, nowMs: number): Promise<CachedSession | undefined> {
@@ -118,7 +127,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           `This account already has ${options.sessionLimit.maxActive} active sessions. Sign out of one of them (from a signed-in device) and try again.`,
         );
       }
-      cache.markRevoked(evictedIds);
+      revoked(evictedIds);
       cache.fill(toCached(record));
       return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt) };
     },
@@ -156,15 +165,15 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
 
     /** Revokes one of the caller's active sessions; 404 (the same for every cause) otherwise. */
     async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<void> {
-      const revoked = await store.revoke(sessionId, userId, reason, activeWindow(policy, clock.now()));
-      if (!revoked) throw new AppError('session_not_found', 'No active session with this id belongs to you.');
-      cache.markRevoked([sessionId]);
+      const done = await store.revoke(sessionId, userId, reason, activeWindow(policy, clock.now()));
+      if (!done) throw new AppError('session_not_found', 'No active session with this id belongs to you.');
+      revoked([sessionId]);
     },
 
     /** Revokes every active session of the user (optionally all but one); returns how many. */
     async revokeAll(userId: string, reason: RevokeReason, options: { exceptSessionId?: string } = {}): Promise<number> {
       const ids = await store.revokeAll(userId, reason, activeWindow(policy, clock.now()), options);
-      cache.markRevoked(ids);
+      revoked(ids);
       return ids.length;
     },
 
@@ -177,7 +186,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       let purged = 0;
       for (let i = 0; i < sweepOptions.maxBatches; i++) {
         const marked = await store.markExpired(activeWindow(policy, clock.now()), sweepOptions.batchSize);
-        cache.markRevoked(marked.map((m) => m.id));
+        revoked(marked.map((m) => m.id));
         expired += marked.length;
         sweepOptions.onProgress?.({ expired, purged });
         if (marked.length < sweepOptions.batchSize) break;
@@ -229,7 +238,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         if (parsed.generation < record.refreshGeneration) {
           // Reuse of a rotated-away token: thief or victim, we cannot tell, so both lose the session.
           if (await store.revoke(record.id, record.userId, 'refresh_token_reused', activeWindow(policy, nowMs))) {
-            cache.markRevoked([record.id]);
+            revoked([record.id]);
           }
         }
         throw invalid();

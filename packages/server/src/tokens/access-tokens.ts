@@ -14,7 +14,14 @@ export interface AccessTokenOptions {
   issuer: string;
   audience: string;
   ttlSeconds: number;
+  /**
+   * Bound of the verified-token cache (see `VerifiedTokenCache`); 0 turns it off, so every request
+   * verifies the signature. Default 10,000 tokens (about 7 MB).
+   */
+  verifiedCacheMaxEntries?: number;
 }
+
+export const DEFAULT_VERIFIED_CACHE_MAX_ENTRIES = 10_000;
 
 /**
  * Pinned to EdDSA. The verifier, never the token header, chooses the algorithm (RFC 8725 §3.1):
@@ -38,8 +45,10 @@ export interface AccessTokens {
   verify(token: string): Promise<AccessClaims>;
   /** The public keys that currently verify, as a JWKS document. */
   jwks(): { keys: crypto.JsonWebKey[] };
-  /** Replaces the key set (after `sessiond keys rotate` changed the key file). */
+  /** Replaces the key set (after `sessiond keys rotate` changed the key file); empties the verified-token cache. */
   setKeys(keys: KeyMaterial): void;
+  /** How many tokens the verified-token cache holds now (for tests and metrics). */
+  cachedTokenCount(): number;
 }
 
 /**
@@ -56,10 +65,75 @@ interface ActiveKey {
   retiresAtMs: number;
 }
 
+/** A token that passed full verification, and the key that verified it. */
+interface VerifiedToken {
+  claims: Readonly<AccessClaims>;
+  kid: string;
+}
+
+/**
+ * Verified-token cache. An Ed25519 signature check costs tens of microseconds, several times the
+ * rest of a session check, and a client presents the same access token on every request for its
+ * whole lifetime; so each token's signature is checked once per process and later presentations of
+ * the very same string reuse the result. Why that is safe:
+ *
+ * 1. The key is the whole token string. Only a string that passed full verification (signature,
+ *    pinned algorithm, kid, typ, iss, aud, exp, claim shapes) is ever inserted. Anything else, an
+ *    `alg: none` variant, a forged or altered signature, a changed header or payload, is a
+ *    different string: a miss, so it gets the full check and is refused. A hit is byte-for-byte a
+ *    token that we already know we signed.
+ * 2. Everything that can turn a once-valid token invalid is re-checked on every hit:
+ *    - expiry, against the injected clock, with jose's own rule (valid while now < exp);
+ *    - the key: its kid must still be in the current key set and not retired at this instant,
+ *      so key retirement takes effect on cached tokens at the same moment as on fresh ones;
+ *    - `setKeys` (a rotation or a replaced key file) empties the cache altogether.
+ *    Nothing else about a token can change: its claims are signed.
+ * 3. Revocation is not the verifier's job and is not cached here: every request still asks the
+ *    session check (`SessionService.authenticate`) whether the token's session is live.
+ * 4. Bounded: at most `maxEntries` tokens. Insertion order is roughly expiry order (tokens are
+ *    first seen just after they are issued), so the oldest entries are evicted first, expired ones
+ *    before anything else; an evicted token is simply verified again.
+ * 5. A cached entry is frozen: no caller can alter what the next request will be told.
+ */
+class VerifiedTokenCache {
+  private readonly entries = new Map<string, VerifiedToken>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  get(token: string): VerifiedToken | undefined {
+    return this.entries.get(token);
+  }
+
+  delete(token: string): void {
+    this.entries.delete(token);
+  }
+
+  add(token: string, entry: VerifiedToken, nowMs: number): void {
+    if (this.maxEntries <= 0) return;
+    if (this.entries.size >= this.maxEntries) {
+      // Drop expired entries from the old end first, then, if still full, the oldest one.
+      for (const [oldToken, old] of this.entries) {
+        if (this.entries.size < this.maxEntries && nowMs < old.claims.expiresAtMs) break;
+        this.entries.delete(oldToken);
+      }
+    }
+    this.entries.set(token, entry);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 export function createAccessTokens(initialKeys: KeyMaterial, options: AccessTokenOptions, clock: Clock): AccessTokens {
   const retireAfterMs = (options.ttlSeconds + 120) * 1000;
   let signing!: { kid: string; key: crypto.KeyObject };
   let verifying = new Map<string, ActiveKey>();
+  const verified = new VerifiedTokenCache(options.verifiedCacheMaxEntries ?? DEFAULT_VERIFIED_CACHE_MAX_ENTRIES);
 
   function load(keys: KeyMaterial) {
     const first = keys.signingKeys[0];
@@ -77,6 +151,8 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
     });
     signing = { kid: first.kid, key: crypto.createPrivateKey({ key: first.privateJwk, format: 'jwk' }) };
     verifying = next;
+    // A new key set may have dropped a key: forget every result obtained with the old set.
+    verified.clear();
   }
   load(initialKeys);
 
@@ -98,8 +174,17 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
     },
 
     async verify(token) {
-      if (token.length > MAX_TOKEN_LENGTH || !JWT_SHAPE.test(token)) throw new InvalidTokenError('malformed token');
+      if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('malformed token');
+      const hit = verified.get(token);
+      if (hit) {
+        // Re-checked on every hit (see VerifiedTokenCache): expiry with jose's rule, and the key.
+        if (clock.now() < hit.claims.expiresAtMs && live(verifying.get(hit.kid))) return hit.claims;
+        verified.delete(token);
+        throw new InvalidTokenError('token expired or its key retired');
+      }
+      if (!JWT_SHAPE.test(token)) throw new InvalidTokenError('malformed token');
       let payload: JWTPayload;
+      let kid = '';
       try {
         ({ payload } = await jwtVerify(
           token,
@@ -108,6 +193,7 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
           (header) => {
             const key = typeof header.kid === 'string' ? live(verifying.get(header.kid)) : undefined;
             if (!key) throw new InvalidTokenError('unknown or retired key id');
+            kid = key.kid;
             return key.publicKey;
           },
           {
@@ -126,7 +212,9 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
       if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sid) || typeof exp !== 'number') {
         throw new InvalidTokenError('token claims are malformed');
       }
-      return { userId: sub, sessionId: sid, expiresAtMs: exp * 1000 };
+      const claims = Object.freeze({ userId: sub, sessionId: sid, expiresAtMs: exp * 1000 });
+      verified.add(token, { claims, kid }, clock.now());
+      return claims;
     },
 
     jwks() {
@@ -135,6 +223,10 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
 
     setKeys(keys) {
       load(keys);
+    },
+
+    cachedTokenCount() {
+      return verified.size;
     },
   };
 }
