@@ -386,7 +386,6 @@ function modelFile(name: string, schema: Schema): string {
 }
 
 function requestTypeLines(op: Operation): string[] {
-  const doc = [`Parameters of ${op.method}().`];
   if (op.params.length === 0) {
     return [
       ...docComment([`${op.method}() takes no parameters: this type exists so code written from the typescript-fetch documentation compiles.`], ''),
@@ -394,10 +393,10 @@ function requestTypeLines(op: Operation): string[] {
     ];
   }
   return [
-    ...docComment(doc, ''),
+    ...docComment([`Parameters of ${op.method}().`], ''),
     `export interface ${op.requestTypeName} {`,
     ...op.params.flatMap((p) => [
-      ...docComment(p.in === 'body' ? [] : [...(p.description ? [p.description] : []), ...schemaDocLines({ ...p.schema, description: undefined })], '  '),
+      ...docComment(p.in === 'body' ? [] : schemaDocLines({ ...p.schema, description: p.description }), '  '),
       `  ${propertyKey(p.name)}${p.required ? '' : '?'}: ${p.tsType};`,
     ]),
     '}',
