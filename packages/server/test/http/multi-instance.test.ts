@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { createPostgresDatabase } from '../helpers/backends.ts';
+import { login, registerUser } from '../helpers/http.ts';
+import { startPrivateRedis, startServiceProcess, waitUntil, type ServiceProcess } from '../helpers/processes.ts';
+
+/**
+ * Two real service processes (what `npm start` runs) on one PostgreSQL database and one Redis.
+ * These need PostgreSQL and redis-server: a missing one fails the test (they are never skipped).
+ */
+async function cluster(t: import('node:test').TestContext, extraEnv: Record<string, string> = {}) {
+  const { url, drop } = await createPostgresDatabase();
+  t.after(drop);
+  const redis = await startPrivateRedis(t);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-multi-'));
+  t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const env = { DATABASE_URL: url, REDIS_URL: redis.url, DATA_DIR: dataDir, ...extraEnv };
+  // Sequential: the first creates the schema and the shared key file.
+  const a = await startServiceProcess(t, env);
+  const b = await startServiceProcess(t, env);
+  return { a, b, redis };
+}
+
+const refused = (svc: ServiceProcess, token: string) => async () => (await svc.http.get('/auth/me', { token })).status === 401;
+
+describe('many instances on PostgreSQL + Redis', { timeout: 240_000 }, () => {
+  test('revoke on A is refused on B at once (push), revoke-all on B refused on A; Redis FLUSHALL changes nothing', async (t) => {
+    // A long poll interval: only the push channels can explain a fast refusal.
+    const { a, b, redis } = await cluster(t, { REVOCATION_POLL_INTERVAL_MS: '60000' });
+    const user = await registerUser(a.http);
+    const other = await login(b.http, user);
+    const third = await login(a.http, user);
+    // both instances accept every session's token (any instance can take any request)
+    for (const svc of [a, b]) for (const s of [user, other, third]) assert.equal((await svc.http.get('/auth/me', { token: s.accessToken })).status, 200);
+
+    assert.equal((await a.http.delete(`/sessions/${other.sessionId}`, { token: user.accessToken })).status, 200);
+    const elapsed = await waitUntil(refused(b, other.accessToken), 1000);
+    assert.ok(elapsed >= 0, 'B refused the revoked session');
+    t.diagnostic(`revocation A -> B observed after ${elapsed.toFixed(1)} ms`);
+    assert.ok(elapsed < 500, `propagation took ${elapsed} ms; push should take milliseconds`);
+
+    // Redis holds no session state: flushing it loses nothing
+    const r = new Redis(redis.url);
+    r.on('error', () => {});
+    await r.flushall();
+    r.disconnect();
+    assert.equal((await b.http.get('/auth/me', { token: other.accessToken })).status, 401);
+    assert.equal((await a.http.get('/auth/me', { token: other.accessToken })).status, 401);
+
+    const all = await b.http.delete('/sessions', { token: third.accessToken });
+    assert.deepEqual(all.body, { revokedCount: 2 });
+    for (const s of [user, third]) {
+      assert.ok((await waitUntil(refused(a, s.accessToken), 1000)) >= 0, 'A refuses every token after revoke-all on B');
+    }
+  });
+
+  test('Redis restarted between revocation and check: still refused; cache re-synced after the gap', async (t) => {
+    const { a, b, redis } = await cluster(t, { PG_NOTIFY: 'off', REVOCATION_POLL_INTERVAL_MS: '200' });
+    const user = await registerUser(a.http);
+    const victim = await login(a.http, user);
+    assert.equal((await b.http.get('/auth/me', { token: victim.accessToken })).status, 200); // B caches it
+    await redis.stop();
+    assert.equal((await a.http.delete(`/sessions/${victim.sessionId}`, { token: user.accessToken })).status, 200, 'revocation works with Redis down');
+    await redis.start();
+    // B heard nothing over Redis; the feed (poll 200 ms, trust bound 900 ms) refuses it within the bound
+    const elapsed = await waitUntil(refused(b, victim.accessToken), 3000);
+    assert.ok(elapsed >= 0, 'refused within the staleness bound');
+    t.diagnostic(`refused on B ${elapsed.toFixed(0)} ms after the revocation, without pub/sub`);
+    // and it stays refused
+    for (let i = 0; i < 5; i++) assert.equal((await b.http.get('/auth/me', { token: victim.accessToken })).status, 401);
+    assert.equal((await b.http.get('/auth/me', { token: user.accessToken })).status, 200, 'live sessions keep working');
+  });
+
+  test('a subscriber cut from pub/sub still refuses within the staleness bound', async (t) => {
+    const { a, b, redis } = await cluster(t, { PG_NOTIFY: 'off', REVOCATION_POLL_INTERVAL_MS: '300' });
+    const user = await registerUser(a.http);
+    const victim = await login(a.http, user);
+    assert.equal((await b.http.get('/auth/me', { token: victim.accessToken })).status, 200);
+    // Cut B's subscription without B noticing at once: pause every client's replies...
+    const admin = new Redis(redis.url);
+    admin.on('error', () => {});
+    t.after(() => admin.disconnect());
+    await admin.call('CLIENT', 'PAUSE', '5000', 'ALL');
+    const started = performance.now();
+    await a.http.delete(`/sessions/${victim.sessionId}`, { token: user.accessToken });
+    const elapsed = await waitUntil(refused(b, victim.accessToken), 3000);
+    assert.ok(elapsed >= 0, 'refused while pub/sub is stalled');
+    const bound = 2 * 300 + 500 + 300; // trust bound plus one poll
+    t.diagnostic(`refused after ${(performance.now() - started).toFixed(0)} ms (bound ${bound} ms)`);
+    assert.ok(performance.now() - started < bound + 1500, 'within the bound (plus scheduling slack)');
+    await admin.call('CLIENT', 'UNPAUSE');
+  });
+
+  test('WORKERS=2: one `npm start` with two worker processes shares revocations between them', async (t) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-workers-'));
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const svc = await startServiceProcess(t, { WORKERS: '2', DATA_DIR: dataDir, REVOCATION_POLL_INTERVAL_MS: '60000' });
+    const user = await registerUser(svc.http);
+    const victim = await login(svc.http, user);
+    // spread requests so both workers have the session cached
+    await Promise.all(Array.from({ length: 20 }, () => svc.http.get('/auth/me', { token: victim.accessToken })));
+    assert.equal((await svc.http.delete(`/sessions/${victim.sessionId}`, { token: user.accessToken })).status, 200);
+    await new Promise((r) => setTimeout(r, 50)); // IPC relay through the primary
+    const after = await Promise.all(Array.from({ length: 20 }, () => svc.http.get('/auth/me', { token: victim.accessToken })));
+    assert.deepEqual([...new Set(after.map((r) => r.status))], [401]);
+    const pids = execFileSync('pgrep', ['-P', String(svc.child.pid)]).toString().trim().split('\n');
+    assert.equal(pids.length, 2, 'two worker processes');
+  });
+});
