@@ -31,6 +31,35 @@ export interface SessionTable {
   refresh_rotated_at: number | null;
 }
 
+export interface SessionEventTable {
+  id: Generated<number>;
+  type: string;
+  session_id: string;
+  user_id: string;
+  reason: string | null;
+  occurred_at: number;
+  /** JSON object with event details (ip, user agent, generation…). */
+  data: string | null;
+}
+
+export interface WebhookCursorTable {
+  endpoint: string;
+  last_event_id: number;
+  lease_owner: string | null;
+  lease_until: number;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+}
+
+export interface AdminKeyTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface MigrationTable {
   name: string;
   timestamp: string;
@@ -39,6 +68,9 @@ export interface MigrationTable {
 export interface Database {
   users: UserTable;
   sessions: SessionTable;
+  session_events: SessionEventTable;
+  webhook_cursors: WebhookCursorTable;
+  admin_keys: AdminKeyTable;
 }
 
 export type { Generated };

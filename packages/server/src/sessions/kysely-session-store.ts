@@ -1,5 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, SessionTable } from '../database/tables.ts';
+import { appendEvents } from '../events/kysely-event-store.ts';
+import type { NewSessionEvent } from '../events/session-event.ts';
 import type { RevokeReason, SessionRecord } from './session.ts';
 import type { SessionStore } from './session-store.ts';
 
@@ -20,8 +22,30 @@ function toRecord(row: Selectable<SessionTable>): SessionRecord {
   };
 }
 
+/** The events a revocation writes: session.revoked, plus refresh_token.reused when that was the cause. */
+function revocationEvents(ids: Array<{ id: string; userId: string }>, reason: RevokeReason, atMs: number): NewSessionEvent[] {
+  return ids.flatMap(({ id, userId }) => {
+    const revokedEvent: NewSessionEvent = { type: 'session.revoked', sessionId: id, userId, reason, occurredAtMs: atMs };
+    return reason === 'refresh_token_reused'
+      ? [{ type: 'refresh_token.reused' as const, sessionId: id, userId, reason: null, occurredAtMs: atMs }, revokedEvent]
+      : [revokedEvent];
+  });
+}
+
+/**
+ * SQL for the session store. Every state change writes its events (the audit log and webhook
+ * outbox) in the same transaction, so an event exists exactly when its change committed.
+ */
 export function createKyselySessionStore(db: Kysely<Database>, options: { dialect: 'sqlite' | 'postgres' }): SessionStore {
   const isPostgres = options.dialect === 'postgres';
+  const createdEvent = (s: SessionRecord): NewSessionEvent => ({
+    type: 'session.created',
+    sessionId: s.id,
+    userId: s.userId,
+    reason: null,
+    occurredAtMs: s.createdAtMs,
+    data: { ipAddress: s.ipAddress, userAgent: s.userAgent },
+  });
   // Every "active" query carries the same three conditions; built once here.
   const active = (userId: string, window: { nowMs: number; idleCutoffMs: number }) =>
     db
@@ -52,11 +76,12 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
 
   return {
     async create(s, limit) {
-      if (!limit || limit.maxActive <= 0) {
-        await insert(db, s);
-        return { created: true, evictedIds: [] };
-      }
       return db.transaction().execute(async (trx) => {
+        if (!limit || limit.maxActive <= 0) {
+          await insert(trx, s);
+          await appendEvents(trx, [createdEvent(s)]);
+          return { created: true, evictedIds: [] as string[] };
+        }
         // Serialise concurrent sign-ins of one user so two of them cannot both see "one slot left".
         // PostgreSQL: row lock on the user. SQLite: a write transaction is already exclusive.
         if (isPostgres) await trx.selectFrom('users').select('id').where('id', '=', s.userId).forUpdate().execute();
@@ -82,6 +107,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
             .execute();
         }
         await insert(trx, s);
+        await appendEvents(trx, [...revocationEvents(evictedIds.map((id) => ({ id, userId: s.userId })), 'session_limit', limit.window.nowMs), createdEvent(s)]);
         return { created: true, evictedIds };
       });
     },
@@ -111,14 +137,21 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     },
 
     async rotateRefresh(sessionId, fromGeneration, atMs) {
-      const result = await db
-        .updateTable('sessions')
-        .set({ refresh_generation: fromGeneration + 1, refresh_rotated_at: atMs })
-        .where('id', '=', sessionId)
-        .where('refresh_generation', '=', fromGeneration)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+      return db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .updateTable('sessions')
+          .set({ refresh_generation: fromGeneration + 1, refresh_rotated_at: atMs, last_active_at: atMs })
+          .where('id', '=', sessionId)
+          .where('refresh_generation', '=', fromGeneration)
+          .where('revoked_at', 'is', null)
+          .returning('user_id')
+          .execute();
+        if (rows.length !== 1) return false;
+        await appendEvents(trx, [
+          { type: 'session.refreshed', sessionId, userId: rows[0]!.user_id, reason: null, occurredAtMs: atMs, data: { generation: fromGeneration + 1 } },
+        ]);
+        return true;
+      });
     },
 
     async touch(sessionId, atMs) {
@@ -131,29 +164,37 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     },
 
     async revoke(sessionId, userId, reason, window) {
-      const result = await db
-        .updateTable('sessions')
-        .set({ revoked_at: window.nowMs, revoke_reason: reason })
-        .where('id', '=', sessionId)
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', window.nowMs)
-        .where('last_active_at', '>', window.idleCutoffMs)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+      return db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .updateTable('sessions')
+          .set({ revoked_at: window.nowMs, revoke_reason: reason })
+          .where('id', '=', sessionId)
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', window.nowMs)
+          .where('last_active_at', '>', window.idleCutoffMs)
+          .returning('id')
+          .execute();
+        if (rows.length !== 1) return false;
+        await appendEvents(trx, revocationEvents([{ id: sessionId, userId }], reason, window.nowMs));
+        return true;
+      });
     },
 
     async revokeAll(userId, reason, window, options = {}) {
-      let query = db
-        .updateTable('sessions')
-        .set({ revoked_at: window.nowMs, revoke_reason: reason })
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', window.nowMs)
-        .where('last_active_at', '>', window.idleCutoffMs);
-      if (options.exceptSessionId) query = query.where('id', '!=', options.exceptSessionId);
-      const rows = await query.returning('id').execute();
-      return rows.map((r) => r.id);
+      return db.transaction().execute(async (trx) => {
+        let query = trx
+          .updateTable('sessions')
+          .set({ revoked_at: window.nowMs, revoke_reason: reason })
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', window.nowMs)
+          .where('last_active_at', '>', window.idleCutoffMs);
+        if (options.exceptSessionId) query = query.where('id', '!=', options.exceptSessionId);
+        const ids = (await query.returning('id').execute()).map((r) => r.id);
+        await appendEvents(trx, revocationEvents(ids.map((id) => ({ id, userId })), reason, window.nowMs));
+        return ids;
+      });
     },
 
     async markExpired(window, limit) {
@@ -169,13 +210,20 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
         const ids = due.filter((r) => (Number(r.expires_at) <= window.nowMs) === (reason === 'absolute_timeout')).map((r) => r.id);
         if (ids.length === 0) continue;
         // Re-check "still unrevoked" in the write: a concurrent revocation keeps its own reason.
-        const rows = await db
-          .updateTable('sessions')
-          .set({ revoked_at: window.nowMs, revoke_reason: reason })
-          .where('id', 'in', ids)
-          .where('revoked_at', 'is', null)
-          .returning(['id', 'user_id'])
-          .execute();
+        const rows = await db.transaction().execute(async (trx) => {
+          const updated = await trx
+            .updateTable('sessions')
+            .set({ revoked_at: window.nowMs, revoke_reason: reason })
+            .where('id', 'in', ids)
+            .where('revoked_at', 'is', null)
+            .returning(['id', 'user_id'])
+            .execute();
+          await appendEvents(
+            trx,
+            updated.map((r) => ({ type: 'session.expired' as const, sessionId: r.id, userId: r.user_id, reason, occurredAtMs: window.nowMs })),
+          );
+          return updated;
+        });
         for (const r of rows) marked.push({ id: r.id, userId: r.user_id, reason });
       }
       return marked;

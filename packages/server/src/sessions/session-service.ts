@@ -220,8 +220,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
 
         if (parsed.generation === record.refreshGeneration) {
           const won = await store.rotateRefresh(record.id, record.refreshGeneration, nowMs);
-          if (!won) continue; // lost a race: re-read and take the grace path
-          await store.touch(record.id, nowMs);
+          if (!won) continue; // lost a race: re-read and take the grace path (rotation also set lastActiveAt)
           const fresh = cache.get(record.id);
           if (fresh) fresh.lastActiveAtMs = Math.max(fresh.lastActiveAtMs, nowMs);
           return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };

@@ -6,6 +6,7 @@ import type { Database } from '../../src/database/tables.ts';
 import { activeWindow, type LifetimePolicy, type SessionRecord } from '../../src/sessions/session.ts';
 import type { SessionStore } from '../../src/sessions/session-store.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
+import { createKyselyEventStore } from '../../src/events/kysely-event-store.ts';
 
 /**
  * The storage contract, written once and run against every backend (SQLite always, PostgreSQL in
@@ -161,6 +162,41 @@ export function sessionStoreContract(open: StoreFactory) {
     assert.deepEqual((await s.sessions.revokedSince(T0 + 15, 100)).map((r) => r.id), [rs[1]!.id]);
     assert.deepEqual((await s.sessions.revokedSince(T0, 100)).map((r) => r.id), [rs[0]!.id, rs[1]!.id]);
     assert.equal((await s.sessions.revokedSince(T0, 1)).length, 1);
+  });
+
+  test('every change writes its events in the same transaction (audit log / outbox)', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const events = createKyselyEventStore(s.db);
+    const userId = await seedUser(s.users);
+    const [a, b, c] = [session(userId), session(userId), session(userId, { lastActiveAtMs: T0 - policy.idleTimeoutMs })];
+    for (const r of [a, b, c]) await s.sessions.create(r);
+    await s.sessions.rotateRefresh(a.id, 0, T0 + 1);
+    await s.sessions.rotateRefresh(a.id, 0, T0 + 2); // lost race: no event
+    await s.sessions.revoke(a.id, userId, 'refresh_token_reused', activeWindow(policy, T0 + 3));
+    await s.sessions.revoke(a.id, userId, 'user_revoked', activeWindow(policy, T0 + 4)); // no-op: no event
+    await s.sessions.revokeAll(userId, 'user_revoked_all', activeWindow(policy, T0 + 5));
+    await s.sessions.markExpired(activeWindow(policy, T0 + 6), 10);
+    const all = await events.list({}, 100);
+    assert.deepEqual(
+      all.map((e) => [e.type, e.sessionId, e.reason]),
+      [
+        ['session.created', a.id, null],
+        ['session.created', b.id, null],
+        ['session.created', c.id, null],
+        ['session.refreshed', a.id, null],
+        ['refresh_token.reused', a.id, null],
+        ['session.revoked', a.id, 'refresh_token_reused'],
+        ['session.revoked', b.id, 'user_revoked_all'],
+        ['session.expired', c.id, 'idle_timeout'],
+      ],
+    );
+    assert.deepEqual(all[0]!.data, { ipAddress: '203.0.113.9', userAgent: 'test-agent' });
+    assert.deepEqual(all[3]!.data, { generation: 1 });
+    assert.ok(all.every((e, i) => i === 0 || e.id > all[i - 1]!.id), 'ids increase');
+    assert.deepEqual((await events.list({ sessionId: a.id, type: 'session.revoked' }, 10)).map((e) => e.reason), ['refresh_token_reused']);
+    assert.equal((await events.list({ afterId: all[5]!.id }, 10)).length, 2);
+    assert.equal(await events.lastId(), all[7]!.id);
   });
 
   test('deleting a user removes their sessions (foreign key cascade)', async (t) => {

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-27T08-00-00_initial.ts';
 import * as sweepIndexes from './2026-11-27T09-00-00_sweep-indexes.ts';
+import * as sessionEvents from './2026-11-27T10-00-00_session-events.ts';
 
 /**
  * Migrations listed statically (not read from disk) so they work the same from TypeScript sources,
@@ -9,6 +10,7 @@ import * as sweepIndexes from './2026-11-27T09-00-00_sweep-indexes.ts';
 const migrations: Record<string, Migration> = {
   '2026-11-27T08-00-00_initial': initial,
   '2026-11-27T09-00-00_sweep-indexes': sweepIndexes,
+  '2026-11-27T10-00-00_session-events': sessionEvents,
 };
 
 export const migrationProvider: MigrationProvider = {
