@@ -92,7 +92,7 @@ export interface OpenApiDocument {
   paths: Record<string, Record<string, OperationObject>>;
   components?: {
     schemas?: Record<string, Schema>;
-    securitySchemes?: Record<string, { type: string; scheme?: string; bearerFormat?: string; description?: string }>;
+    securitySchemes?: Record<string, { type: string; scheme?: string; bearerFormat?: string; description?: string; in?: string; name?: string }>;
   };
   security?: Array<Record<string, string[]>>;
 }
@@ -248,6 +248,8 @@ interface Operation {
   /** Component name of the 2xx answer, when it is one. */
   returnModel?: string;
   bearer?: string;
+  /** For an apiKey-in-header scheme: the scheme name and the header it travels in. */
+  apiKey?: { scheme: string; header: string };
   contentTypes: string[];
   acceptTypes: string[];
   responses: Array<{ status: string; description: string }>;
@@ -263,16 +265,16 @@ interface Api {
 
 const httpMethods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
-function bearerSchemeOf(doc: OpenApiDocument, operation: OperationObject, where: string): string | undefined {
+/** The operation's security: an http bearer scheme, or an API key in a header (as typescript-fetch supports). */
+function securityOf(doc: OpenApiDocument, operation: OperationObject, where: string): Pick<Operation, 'bearer' | 'apiKey'> {
   const requirements = operation.security ?? doc.security ?? [];
   const names = requirements.flatMap((requirement) => Object.keys(requirement));
-  if (names.length === 0) return undefined;
+  if (names.length === 0) return {};
   if (names.length > 1) throw new Error(`${where}: several security schemes (${names.join(', ')}) are not supported`);
   const scheme = doc.components?.securitySchemes?.[names[0]!];
-  if (scheme?.type !== 'http' || scheme.scheme?.toLowerCase() !== 'bearer') {
-    throw new Error(`${where}: security scheme ${names[0]} is not http bearer (the only kind supported)`);
-  }
-  return names[0];
+  if (scheme?.type === 'http' && scheme.scheme?.toLowerCase() === 'bearer') return { bearer: names[0] };
+  if (scheme?.type === 'apiKey' && scheme.in === 'header' && scheme.name) return { apiKey: { scheme: names[0]!, header: scheme.name } };
+  throw new Error(`${where}: security scheme ${names[0]} is neither http bearer nor an apiKey header (the kinds supported)`);
 }
 
 /**
@@ -328,7 +330,7 @@ function readOperation(doc: OpenApiDocument, urlPath: string, method: string, ra
     requestTypeName: `${upperFirst(name)}Request`,
     returnType,
     returnModel: successSchema?.$ref ? refName(successSchema.$ref) : undefined,
-    bearer: bearerSchemeOf(doc, raw, where),
+    ...securityOf(doc, raw, where),
     contentTypes,
     acceptTypes: [...new Set(responses.flatMap((r) => Object.keys(r.content)))],
     responses: responses.map(({ status, description }) => ({ status, description })),
@@ -417,6 +419,7 @@ function operationDescriptor(op: Operation): string[] {
     required.length > 0 ? `required: ${list(required)}` : undefined,
     body ? `body: ${quote(body.name)}` : undefined,
     op.bearer ? `bearer: ${quote(op.bearer)}` : undefined,
+    op.apiKey ? `apiKeyHeader: ${quote(op.apiKey.header)}` : undefined,
   ].filter((f): f is string => f !== undefined);
   return [`  ${op.method}: {`, ...fields.map((f) => `    ${f},`), '  },'];
 }
@@ -527,6 +530,7 @@ function exampleLines(api: Api, op: Operation, doc: OpenApiDocument): string[] {
     `  console.log("🚀 Testing ${packageName} SDK...");`,
     '  const config = new Configuration({ ',
     ...(op.bearer ? [`    // Configure HTTP bearer authorization: ${op.bearer}`, '    accessToken: "YOUR BEARER TOKEN",'] : []),
+    ...(op.apiKey ? [`    // To configure API key authorization: ${op.apiKey.scheme}`, '    apiKey: "YOUR API KEY",'] : []),
     '  });',
     `  const api = new ${api.className}(config);`,
     '',
@@ -596,7 +600,7 @@ function operationDocLines(api: Api, op: Operation, doc: OpenApiDocument): strin
     '',
     '### Authorization',
     '',
-    op.bearer ? `[${op.bearer}](../README.md#${op.bearer})` : 'No authorization required',
+    op.bearer ? `[${op.bearer}](../README.md#${op.bearer})` : op.apiKey ? `[${op.apiKey.scheme}](../README.md#${op.apiKey.scheme})` : 'No authorization required',
     '',
     '### HTTP request headers',
     '',
@@ -746,7 +750,9 @@ function readme(apis: Api[], doc: OpenApiDocument): string {
       `<a id="${name}"></a>`,
       `### ${name}`,
       '',
-      `- **Type**: HTTP ${scheme.scheme ?? scheme.type} authentication${scheme.bearerFormat ? ` (${scheme.bearerFormat})` : ''}`,
+      scheme.type === 'apiKey'
+        ? `- **Type**: API key in the \`${scheme.name}\` header (Configuration \`apiKey\`)`
+        : `- **Type**: HTTP ${scheme.scheme ?? scheme.type} authentication${scheme.bearerFormat ? ` (${scheme.bearerFormat})` : ''}`,
       ...(scheme.description ? [`- ${scheme.description}`] : []),
       '',
     ]),

@@ -39,6 +39,8 @@ export interface ConfigurationParameters {
   queryParamsStringify?: (params: HTTPQuery) => string;
   /** Bearer token for operations secured by JWT-auth: the accessToken of /auth/login, /auth/register or /auth/refresh. */
   accessToken?: string | Promise<string> | AccessTokenProvider;
+  /** API key for operations secured by an apiKey scheme (the Admin API's X-Admin-Key); a function receives the header name. */
+  apiKey?: string | Promise<string> | ((name: string) => string | Promise<string>);
   /** Headers sent with every request. */
   headers?: HTTPHeaders;
   /** fetch's credentials mode (browsers). */
@@ -72,6 +74,12 @@ export class Configuration {
     const accessToken = this.configuration.accessToken;
     if (accessToken === undefined || accessToken === '') return undefined;
     return typeof accessToken === 'function' ? accessToken : async () => accessToken;
+  }
+
+  get apiKey(): ((name: string) => Promise<string>) | undefined {
+    const apiKey = this.configuration.apiKey;
+    if (apiKey === undefined || apiKey === '') return undefined;
+    return typeof apiKey === 'function' ? async (name: string) => apiKey(name) : async () => apiKey;
   }
 
   get headers(): HTTPHeaders | undefined {
@@ -146,6 +154,8 @@ export interface Operation {
   readonly body?: string;
   /** Name of the http bearer security scheme the operation requires, if any. */
   readonly bearer?: string;
+  /** Header of the apiKey security scheme the operation requires, if any. */
+  readonly apiKeyHeader?: string;
 }
 
 export class BaseAPI {
@@ -204,6 +214,10 @@ export class BaseAPI {
     if (operation.bearer !== undefined && this.configuration.accessToken) {
       const token = await this.configuration.accessToken(operation.bearer, []);
       if (token) headers['Authorization'] = `Bearer ${token}`;
+    }
+    if (operation.apiKeyHeader !== undefined && this.configuration.apiKey) {
+      const key = await this.configuration.apiKey(operation.apiKeyHeader);
+      if (key) headers[operation.apiKeyHeader] = key;
     }
     const body = operation.body === undefined ? undefined : parameters[operation.body];
     return this.request({ path, method: operation.method, headers, query, body }, initOverrides);

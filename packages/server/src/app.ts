@@ -11,6 +11,13 @@ import { Type } from 'typebox';
 import { MemoryCounterStore, type CounterStore } from './abuse/counter-store.ts';
 import { createRateLimiter } from './abuse/rate-limiter.ts';
 import { RedisCounterStore } from './abuse/redis-counter-store.ts';
+import { createKyselyAdminKeyStore, type AdminKeyStore } from './admin/admin-key-store.ts';
+import { adminRoutes } from './admin/admin-routes.ts';
+import { adminSchemas } from './admin/admin-schemas.ts';
+import { createKyselyEventStore } from './events/kysely-event-store.ts';
+import { createKyselyWebhookCursorStore } from './events/kysely-webhook-cursor-store.ts';
+import { WebhookDeliverer } from './events/webhook-deliverer.ts';
+import type { EventStore } from './events/session-event.ts';
 import { authSchemas } from './auth/auth-schemas.ts';
 import { authRoutes } from './auth/auth-routes.ts';
 import { createAuthService } from './auth/auth-service.ts';
@@ -20,6 +27,7 @@ import type { AppConfig } from './config.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './database/database.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { registerWebPage } from './http/web-page.ts';
 import { Problem } from './http/problem.ts';
 import { createKyselySessionStore } from './sessions/kysely-session-store.ts';
 import { RevocationFeed } from './sessions/revocation-feed.ts';
@@ -41,10 +49,14 @@ export const VERSION = '0.1.0';
 export interface Services {
   sessions: SessionService;
   users: UserStore;
+  adminKeys: AdminKeyStore;
+  events: EventStore;
   accessTokens: AccessTokens;
   database: DatabaseHandle;
   /** Re-reads the key file now (normally polled every 30 s). Returns whether it changed. */
   reloadKeys(): boolean;
+  /** Webhook delivery from the outbox; undefined without WEBHOOK_URLS. Tests run rounds with tick(). */
+  webhooks: WebhookDeliverer | undefined;
 }
 
 declare module 'fastify' {
@@ -122,6 +134,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
 
   const sessionStore = createKyselySessionStore(database.db, { dialect: database.dialect });
   const userStore = createKyselyUserStore(database.db);
+  const adminKeys = createKyselyAdminKeyStore(database.db);
+  const eventStore = createKyselyEventStore(database.db);
   const cache = new SessionCache({
     maxEntries: config.sessionCacheMaxEntries,
     // Trust cached state only while the revocation feed has synced within two poll intervals (plus
@@ -186,7 +200,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
-  for (const schema of [Problem, ...authSchemas, ...sessionSchemas]) app.addSchema(schema);
+  for (const schema of [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas]) app.addSchema(schema);
   await registerOpenApi(app, { version: VERSION });
 
   app.get('/health', {
@@ -196,10 +210,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   app.get('/.well-known/jwks.json', {
     schema: { operationId: 'Meta_jwks', tags: ['Meta'], summary: 'Public keys that verify access tokens (JWKS)' },
   }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks()));
+  await registerWebPage(app); // the devices page at / (packages/web)
 
   await app.register(cookie);
   await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
   await app.register(sessionRoutes, { sessions, accessTokens });
+  await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore });
 
   await redis?.connect().catch(logError);
   for (const bus of buses) {
@@ -217,6 +233,16 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   // First sync before serving, so the cache is trusted from the first request.
   await feed.pollOnce();
   feed.start();
+
+  // Webhooks: delivered in the background from the session_events outbox (events/webhook-deliverer.ts).
+  const webhooks = config.webhooks.urls.length > 0
+    ? new WebhookDeliverer(
+        { events: eventStore, cursors: createKyselyWebhookCursorStore(database.db), clock, log: app.log },
+        { endpoints: config.webhooks.urls, secret: config.webhooks.secret ?? '', pollIntervalMs: config.webhooks.pollIntervalMs, timeoutMs: config.webhooks.timeoutMs, userAgent: `sessiond/${VERSION}` },
+      )
+    : undefined;
+  await webhooks?.init();
+  webhooks?.start();
 
   const timers: NodeJS.Timeout[] = [];
   let keysMtimeMs = 0;
@@ -239,7 +265,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       }
     }, KEY_RELOAD_INTERVAL_MS));
   }
-  app.decorate('sessiond', { sessions, users: userStore, accessTokens, database, reloadKeys });
+  app.decorate('sessiond', { sessions, users: userStore, adminKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks });
   if (config.purgeIntervalSeconds > 0) {
     let sweeping = false;
     timers.push(setInterval(() => {
@@ -256,6 +282,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   for (const timer of timers) timer.unref();
 
   app.addHook('onClose', async () => {
+    // First, while the database is open: a delivery in flight finishes and records its cursor.
+    await webhooks?.stop();
     for (const timer of timers) clearInterval(timer);
     await feed.stop();
     for (const bus of buses) await bus.close();

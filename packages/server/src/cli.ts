@@ -18,6 +18,9 @@ Commands:
   keys rotate                   Add a new signing key; running servers pick it up within 30 s
   purge [--batch-size N]        Mark expired sessions ended and delete ended sessions past retention
   revoke-user <email|user-id>   Revoke every active session of one user (reason: admin)
+  admin-keys create <name>      Create an admin API key (printed once; only its hash is stored)
+  admin-keys list               List admin API keys
+  admin-keys revoke <id>        Revoke an admin API key
   config                        Print the effective configuration, secrets masked
   help                          Show this help
 
@@ -59,7 +62,8 @@ const keysFileOf = (config: AppConfig) => config.keysFile ?? path.join(config.da
 
 /** Builds the service (no listening, no background timers) for commands that need its services. */
 async function withServices<T>(config: AppConfig, fn: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
-  const app = await buildApp({ ...config, logLevel: 'silent', purgeIntervalSeconds: 0 });
+  // No background work: the running service sweeps and delivers webhooks, not a one-off command.
+  const app = await buildApp({ ...config, logLevel: 'silent', purgeIntervalSeconds: 0, webhooks: { ...config.webhooks, pollIntervalMs: 0 } });
   try {
     return await fn(app);
   } finally {
@@ -137,8 +141,45 @@ commands['revoke-user'] = async (config, args) => {
   });
 };
 
+commands['admin-keys'] = async (config, args) => {
+  const [sub, arg] = args;
+  const usage = 'Usage: sessiond admin-keys create <name> | list | revoke <id>\n\nAdmin API keys authorise /admin/* (header X-Admin-Key). The secret is shown once at creation.';
+  if (sub === '--help' || sub === '-h') {
+    console.log(usage);
+    return 0;
+  }
+  if (!(sub === 'list' || ((sub === 'create' || sub === 'revoke') && arg))) {
+    console.error(usage);
+    return 2;
+  }
+  return withServices(config, async (app) => {
+    const keys = app.sessiond.adminKeys;
+    if (sub === 'create') {
+      const { key, secret } = await keys.create(arg!, Date.now());
+      console.log(`created admin key ${key.id} (${key.name}). Store it now; it is not shown again:\n${secret}`);
+      return 0;
+    }
+    if (sub === 'revoke') {
+      if (!(await keys.revoke(arg!, Date.now()))) {
+        console.error(`no live admin key with id ${arg}`);
+        return 1;
+      }
+      console.log(`revoked admin key ${arg}`);
+      return 0;
+    }
+    for (const k of await keys.list()) {
+      console.log(`${k.id}  ${k.revokedAtMs ? 'revoked' : 'active '}  created ${new Date(k.createdAtMs).toISOString()}  ${k.name}`);
+    }
+    return 0;
+  });
+};
+
 commands.config = async (config) => {
-  const masked = { ...config, databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@') };
+  const masked = {
+    ...config,
+    databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@'),
+    webhooks: { ...config.webhooks, secret: config.webhooks.secret === undefined ? undefined : '***' },
+  };
   console.log(JSON.stringify(masked, null, 2));
   return 0;
 };

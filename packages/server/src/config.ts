@@ -39,6 +39,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   RATE_LIMIT_PER_IP_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   LOGIN_FAILURES_BEFORE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
+  WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1000 })),
 }, { additionalProperties: true });
 
 export type Env = Static<typeof EnvSchema>;
@@ -105,6 +107,16 @@ export interface AppConfig {
     /** Cap of that wait, so an attacker cannot lock the real user out for long. */
     maxDelaySeconds: number;
   };
+  /** Each session event POSTed, signed, to every URL (events/webhook-deliverer.ts); off without URLs. */
+  webhooks: {
+    urls: string[];
+    /** HMAC-SHA256 key of the signatures, at least 32 characters; required when there are URLs. */
+    secret: string | undefined;
+    /** How often each process looks for events to deliver; 0 = only when tick() is called (tests). */
+    pollIntervalMs: number;
+    /** One delivery attempt is abandoned (and retried later) after this long. */
+    timeoutMs: number;
+  };
 }
 
 export const defaultConfig: AppConfig = {
@@ -137,11 +149,29 @@ export const defaultConfig: AppConfig = {
   trustProxy: [],
   corsOrigins: [],
   rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60 },
+  webhooks: { urls: [], secret: undefined, pollIntervalMs: 1000, timeoutMs: 5000 },
 };
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 export class ConfigError extends Error {}
+
+/** Variables whose values never appear in an error message. */
+const secretVariables = new Set(['WEBHOOK_SECRET']);
+
+/** Why one WEBHOOK_URLS entry is unusable, or undefined. */
+function webhookUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'is not an http(s) URL';
+  // fetch refuses them, and the signature already authenticates the sender.
+  if (url.username || url.password) return 'must not contain credentials';
+  return undefined;
+}
 
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -156,11 +186,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const name = e.instancePath.replace(/^\//, '') || String((e.params as { missingProperties?: string[] }).missingProperties ?? '');
-      return `${name}=${JSON.stringify(raw[name] ?? '')}: ${e.message}`;
+      return `${name}=${secretVariables.has(name) ? '(hidden)' : JSON.stringify(raw[name] ?? '')}: ${e.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
   }
   const e = converted as Env;
+  const webhookUrls = [...new Set(list(e.WEBHOOK_URLS))];
+  const webhookErrors: string[] = [];
+  webhookUrls.forEach((url, i) => {
+    const problem = webhookUrlProblem(url); // the URL itself is not echoed: its query may hold a token
+    if (problem) webhookErrors.push(`WEBHOOK_URLS: entry ${i + 1} ${problem}`);
+  });
+  if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) webhookErrors.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set (at least 32 characters)');
+  if (webhookErrors.length > 0) throw new ConfigError(`Invalid configuration:\n  ${webhookErrors.join('\n  ')}`);
   const config: AppConfig = {
     ...defaultConfig,
     port: e.PORT ?? defaultConfig.port,
@@ -192,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE ?? defaultConfig.rateLimit.perIpPerMinute,
       failuresBeforeDelay: e.LOGIN_FAILURES_BEFORE_DELAY ?? defaultConfig.rateLimit.failuresBeforeDelay,
     },
+    webhooks: { ...defaultConfig.webhooks, urls: webhookUrls, secret: e.WEBHOOK_SECRET },
   };
   if (config.sessionAbsoluteLifetimeSeconds < config.sessionIdleTimeoutSeconds) {
     // Allowed (the shorter wins), but almost always a typo worth knowing about.

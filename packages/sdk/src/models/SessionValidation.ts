@@ -2,6 +2,7 @@
 // Do not edit: change the route schemas in packages/server, then run `npm run generate:sdk`.
 
 export interface SessionValidation {
+  /** @format uuid */
   sessionId: string;
   valid: boolean;
   /** @format date-time */

@@ -53,7 +53,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       summary: 'Create an account and sign in (starts a session)',
       description: 'Duplicate email (case-insensitive): 409. Password of 8 to 128 characters.' + browserTransportNote,
       body: ref(RegisterBody),
-      response: { 201: ref(AuthResult), ...problemResponses(400, 409, 413, 415, 429) },
+      response: { 201: { description: 'Account created and signed in', ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens } = await auth.register(request.body, client(request));
@@ -67,7 +67,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       summary: 'Sign in with email and password (every sign-in is a new session)',
       description: 'Wrong email and wrong password get the same 401.' + browserTransportNote,
       body: ref(LoginBody),
-      response: { 200: ref(AuthResult), ...problemResponses(400, 401, 409, 413, 415, 429) },
+      response: { 200: { description: 'Signed in: a new session', ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens } = await auth.login(request.body, client(request));
@@ -83,7 +83,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         'Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. ' +
         'Replaying the previous token within the grace window returns the same new token; an older token revokes the session.',
       body: ref(RefreshBody),
-      response: { 200: ref(TokenPair), ...problemResponses(400, 401, 413, 415, 429) },
+      response: { 200: { description: 'New tokens for the same session', ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const presented = request.body.refreshToken ?? refreshTokenFromCookie(request);
@@ -121,7 +121,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         tags: ['Auth'],
         summary: 'The signed-in user and the current session id',
         security: [{ 'JWT-auth': [] }],
-        response: { 200: ref(Me), ...problemResponses(401) },
+        response: { 200: { description: 'The signed-in user', ...ref(Me) }, ...problemResponses(401) },
       },
     }, async (request) => {
       const principal = principalOf(request);

@@ -23,7 +23,7 @@ const fastifyCodes: Record<string, ErrorCode> = {
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Partial<Problem> = {}, headers: Record<string, string> = {}) {
   const { status, title } = errorCatalogue[code];
   const body: Problem = { type: problemType(code), title, status, detail, ...extra };
-  if (status === 401 && !headers['www-authenticate']) {
+  if ((code === 'unauthenticated' || code === 'invalid_token') && !headers['www-authenticate']) {
     // RFC 6750 §3: tell the client which scheme to use, and whether its token was the problem.
     headers['www-authenticate'] = code === 'invalid_token' ? 'Bearer error="invalid_token"' : 'Bearer';
   }

@@ -131,6 +131,33 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
       return { sessions: rows.map(toRecord), total };
     },
 
+    async listAll(userId, filter, window, page) {
+      let q = db.selectFrom('sessions').where('user_id', '=', userId);
+      if (filter === 'active') {
+        q = q.where('revoked_at', 'is', null).where('expires_at', '>', window.nowMs).where('last_active_at', '>', window.idleCutoffMs);
+      } else if (filter === 'ended') {
+        q = q.where((eb) =>
+          eb.or([eb('revoked_at', 'is not', null), eb('expires_at', '<=', window.nowMs), eb('last_active_at', '<=', window.idleCutoffMs)]),
+        );
+      }
+      const [rows, count] = await Promise.all([
+        q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'asc').limit(page.limit).offset(page.offset).execute(),
+        q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { sessions: rows.map(toRecord), total: Number(count.n) };
+    },
+
+    async countAllActive(window) {
+      const row = await db
+        .selectFrom('sessions')
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', window.nowMs)
+        .where('last_active_at', '>', window.idleCutoffMs)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     async countActive(userId, window) {
       const row = await active(userId, window).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);

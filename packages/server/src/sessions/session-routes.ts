@@ -54,7 +54,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     },
   }, async (request) => {
     const principal = principalOf(request);
-    const { page, limit, currentSessionId } = request.query;
+    const { currentSessionId } = request.query;
+    const page = request.query.page ?? 1;
+    const limit = request.query.limit ?? 20;
     const { sessions: list, total } = await sessions.list(principal.userId, currentSessionId ?? principal.sessionId, page, limit);
     return { data: list.map(sessionJson), meta: { page, limit, total, totalPages: Math.ceil(total / limit) } };
   });

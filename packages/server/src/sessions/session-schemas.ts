@@ -50,8 +50,9 @@ export const SessionList = Type.Object(
 export const ListQuery = Type.Object(
   {
     currentSessionId: Type.Optional(SessionId),
-    page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Page number, from 1.' }),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Sessions per page, 1 to 100.' }),
+    // Optional with defaults: ajv fills them in, so handlers always see numbers.
+    page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Page number, from 1.' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Sessions per page, 1 to 100.' })),
   },
   { additionalProperties: false },
 );
@@ -79,7 +80,7 @@ export const RevokeResult = Type.Object(
 
 export const SessionValidation = Type.Object(
   {
-    sessionId: Type.String(),
+    sessionId: Type.String({ format: 'uuid' }),
     valid: Type.Boolean(),
     expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   },

@@ -7,6 +7,7 @@ import { parseDevice, type Device } from './device.ts';
 import {
   activeWindow,
   effectiveExpiryMs,
+  expiryReason,
   isActive,
   type LifetimePolicy,
   type RevokeReason,
@@ -167,6 +168,33 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
     async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<void> {
       const done = await store.revoke(sessionId, userId, reason, activeWindow(policy, clock.now()));
       if (!done) throw new AppError('session_not_found', 'No active session with this id belongs to you.');
+      revoked([sessionId]);
+    },
+
+    /** Admin view of a user's sessions, ended ones included, with their state. */
+    async listAll(userId: string, filter: 'active' | 'ended' | 'all', page: number, limit: number) {
+      const nowMs = clock.now();
+      const { sessions, total } = await store.listAll(userId, filter, activeWindow(policy, nowMs), { offset: (page - 1) * limit, limit });
+      return {
+        sessions: sessions.map((s) => ({
+          ...view(s, undefined),
+          revokedAtMs: s.revokedAtMs,
+          revokeReason: s.revokeReason ?? expiryReason(s, policy, nowMs),
+          active: isActive(s, policy, nowMs),
+        })),
+        total,
+      };
+    },
+
+    async countAllActive(): Promise<number> {
+      return store.countAllActive(activeWindow(policy, clock.now()));
+    },
+
+    /** Revokes any active session (admin); 404 when it is not active. */
+    async revokeAny(sessionId: string, reason: RevokeReason): Promise<void> {
+      const record = await store.get(sessionId);
+      const done = record ? await store.revoke(sessionId, record.userId, reason, activeWindow(policy, clock.now())) : false;
+      if (!done) throw new AppError('session_not_found', 'No active session with this id.');
       revoked([sessionId]);
     },
 

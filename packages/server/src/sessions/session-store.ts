@@ -29,6 +29,10 @@ export interface SessionStore {
   get(sessionId: string): Promise<SessionRecord | undefined>;
   /** One page of a user's active sessions, most recently active first, and the total count. */
   listActive(userId: string, window: ActiveWindow, page: Page): Promise<{ sessions: SessionRecord[]; total: number }>;
+  /** One page of a user's sessions of any state (admin view), most recently created first. */
+  listAll(userId: string, filter: 'active' | 'ended' | 'all', window: ActiveWindow, page: Page): Promise<{ sessions: SessionRecord[]; total: number }>;
+  /** Active sessions across all users. */
+  countAllActive(window: ActiveWindow): Promise<number>;
   /** Number of a user's active sessions. */
   countActive(userId: string, window: ActiveWindow): Promise<number>;
   /**

@@ -8,6 +8,8 @@ export interface UserStore {
   findByEmail(email: string): Promise<UserWithPassword | undefined>;
   /** Finds a user by id. */
   findById(id: string): Promise<User | undefined>;
+  /** Number of users. */
+  count(): Promise<number>;
   /** Replaces the stored password hash (rehash on login after a parameter change). */
   updatePasswordHash(id: string, passwordHash: string): Promise<void>;
 }

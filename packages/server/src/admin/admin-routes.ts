@@ -1,0 +1,174 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { AppError } from '../errors.ts';
+import type { EventStore } from '../events/session-event.ts';
+import { problemResponses, ref } from '../http/problem.ts';
+import { iso } from '../http/serialize.ts';
+import { RevokeAllResult, RevokeResult } from '../sessions/session-schemas.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+import { normalizeEmail } from '../users/user.ts';
+import type { UserStore } from '../users/user-store.ts';
+import type { AdminKeyStore } from './admin-key-store.ts';
+import {
+  AdminSessionIdParams,
+  AdminSessionList,
+  AdminSessionsQuery,
+  AdminStats,
+  AdminUser,
+  EventsQuery,
+  FindUserQuery,
+  SessionEventList,
+  UserIdParams,
+} from './admin-schemas.ts';
+
+export interface AdminRoutesOptions {
+  keys: AdminKeyStore;
+  sessions: SessionService;
+  users: UserStore;
+  events: EventStore;
+}
+
+const security = [{ 'admin-key': [] }];
+const tags = ['Admin'];
+
+/**
+ * The operators' API: find a user, see and end their sessions, read the audit log. Authorised by
+ * admin API keys (created with `npm run cli -- admin-keys create`), never by end-user tokens, in a
+ * scope of its own whose hook runs before anything else.
+ */
+export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { keys, sessions, users, events }) => {
+  app.addHook('onRequest', async (request) => {
+    const presented = request.headers['x-admin-key'];
+    if (typeof presented !== 'string' || presented.length > 200 || !(await keys.verify(presented))) {
+      throw new AppError('invalid_admin_key', 'Send a valid admin API key in the X-Admin-Key header.');
+    }
+  });
+
+  const userJson = async (user: { id: string; email: string; name: string | null; createdAtMs: number }) => ({
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    createdAt: iso(user.createdAtMs),
+    activeSessionCount: await sessions.count(user.id),
+  });
+
+  app.get('/admin/users', {
+    schema: {
+      operationId: 'AdminController_findUser',
+      tags,
+      security,
+      summary: 'Look a user up by email',
+      querystring: FindUserQuery,
+      response: { 200: { description: 'The user', ...ref(AdminUser) }, ...problemResponses(400, 401, 404) },
+    },
+  }, async (request) => {
+    const user = await users.findByEmail(normalizeEmail(request.query.email));
+    if (!user) throw new AppError('user_not_found', 'No user has this email.');
+    return userJson(user);
+  });
+
+  app.get('/admin/users/:userId', {
+    schema: {
+      operationId: 'AdminController_getUser',
+      tags,
+      security,
+      summary: 'A user by id, with the number of active sessions',
+      params: UserIdParams,
+      response: { 200: { description: 'The user', ...ref(AdminUser) }, ...problemResponses(400, 401, 404) },
+    },
+  }, async (request) => {
+    const user = await users.findById(request.params.userId);
+    if (!user) throw new AppError('user_not_found', 'No user has this id.');
+    return userJson(user);
+  });
+
+  app.get('/admin/users/:userId/sessions', {
+    schema: {
+      operationId: 'AdminController_listUserSessions',
+      tags,
+      security,
+      summary: "A user's sessions, ended ones included (filter with status)",
+      params: UserIdParams,
+      querystring: AdminSessionsQuery,
+      response: { 200: { description: 'Sessions, newest first', ...ref(AdminSessionList) }, ...problemResponses(400, 401) },
+    },
+  }, async (request) => {
+    const page = request.query.page ?? 1;
+    const limit = request.query.limit ?? 20;
+    const { sessions: list, total } = await sessions.listAll(request.params.userId, request.query.status ?? 'all', page, limit);
+    return {
+      data: list.map((s) => ({
+        id: s.id,
+        userId: request.params.userId,
+        createdAt: iso(s.createdAtMs),
+        lastActiveAt: iso(s.lastActiveAtMs),
+        expiresAt: iso(s.expiresAtMs),
+        ipAddress: s.ipAddress,
+        userAgent: s.userAgent,
+        device: s.device,
+        active: s.active,
+        revokedAt: s.revokedAtMs === null ? null : iso(s.revokedAtMs),
+        endReason: s.active ? null : s.revokeReason,
+      })),
+      meta: { page, limit, total, totalPages: Math.ceil(total / limit) },
+    };
+  });
+
+  app.delete('/admin/users/:userId/sessions', {
+    schema: {
+      operationId: 'AdminController_revokeUserSessions',
+      tags,
+      security,
+      summary: "Revoke every active session of a user (reason: admin)",
+      params: UserIdParams,
+      response: { 200: { description: 'Sessions revoked', ...ref(RevokeAllResult) }, ...problemResponses(400, 401) },
+    },
+  }, async (request) => ({ revokedCount: await sessions.revokeAll(request.params.userId, 'admin') }));
+
+  app.delete('/admin/sessions/:sessionId', {
+    schema: {
+      operationId: 'AdminController_revokeSession',
+      tags,
+      security,
+      summary: 'Revoke one session of any user (reason: admin)',
+      params: AdminSessionIdParams,
+      response: { 200: { description: 'Session revoked', ...ref(RevokeResult) }, ...problemResponses(400, 401, 404) },
+    },
+  }, async (request) => {
+    await sessions.revokeAny(request.params.sessionId, 'admin');
+    return { sessionId: request.params.sessionId, revoked: true as const };
+  });
+
+  app.get('/admin/stats', {
+    schema: {
+      operationId: 'AdminController_getStats',
+      tags,
+      security,
+      summary: 'Counts of users and active sessions',
+      response: { 200: { description: 'Counts', ...ref(AdminStats) }, ...problemResponses(401) },
+    },
+  }, async () => {
+    const [userCount, activeSessions] = await Promise.all([users.count(), sessions.countAllActive()]);
+    return { users: userCount, activeSessions };
+  });
+
+  app.get('/admin/events', {
+    schema: {
+      operationId: 'AdminController_listEvents',
+      tags,
+      security,
+      summary: 'The audit log of session events, oldest first, filtered and paged by id',
+      querystring: EventsQuery,
+      response: { 200: { description: 'Events', ...ref(SessionEventList) }, ...problemResponses(400, 401) },
+    },
+  }, async (request) => {
+    const limit = request.query.limit ?? 100;
+    const list = await events.list(
+      { type: request.query.type, userId: request.query.userId, sessionId: request.query.sessionId, afterId: request.query.after },
+      limit,
+    );
+    return {
+      data: list.map((e) => ({ id: e.id, type: e.type, occurredAt: iso(e.occurredAtMs), sessionId: e.sessionId, userId: e.userId, reason: e.reason, data: e.data })),
+      nextAfter: list.length === limit ? list[list.length - 1]!.id : null,
+    };
+  });
+};

@@ -1,0 +1,44 @@
+/** Where one webhook endpoint stands in the outbox; shared by every instance through the database. */
+export interface WebhookCursor {
+  endpoint: string;
+  /** Every event up to this id has been acknowledged (2xx) by the endpoint. */
+  lastEventId: number;
+  /** Failed attempts at the next event since the last success (drives the backoff). */
+  attempts: number;
+  /** Backing off: no attempt before this time. */
+  nextAttemptAtMs: number;
+  /** Why the last attempt failed ("HTTP 500", "ECONNREFUSED", "timeout"); null after a success. */
+  lastError: string | null;
+  leaseOwner: string | null;
+  leaseUntilMs: number;
+}
+
+export interface WebhookFailure {
+  attempts: number;
+  nextAttemptAtMs: number;
+  error: string;
+}
+
+/**
+ * Persistence of webhook cursors and their leases (table webhook_cursors). Only the lease holder
+ * moves a cursor: every write below is conditional on `lease_owner`, so an instance that lost its
+ * lease (paused past its expiry, and another took over) cannot move the cursor under the new holder.
+ */
+export interface WebhookCursorStore {
+  /** Creates the endpoint's cursor if it has none, at `startAfterId`: a new endpoint receives events from then on. */
+  ensure(endpoint: string, startAfterId: number): Promise<void>;
+  /** Takes the lease if it is free, expired or already ours, until nowMs + leaseMs; the cursor, or undefined while another owner holds it. */
+  acquire(endpoint: string, owner: string, nowMs: number, leaseMs: number): Promise<WebhookCursor | undefined>;
+  /** After a 2xx: moves the cursor forward to `eventId`, clears the backoff, renews the lease. False when the lease is no longer ours. */
+  advance(endpoint: string, owner: string, eventId: number, nowMs: number, leaseMs: number): Promise<boolean>;
+  /** Records a failed attempt and when to try again. False when the lease is no longer ours. */
+  recordFailure(endpoint: string, owner: string, failure: WebhookFailure): Promise<boolean>;
+  /** Gives the lease up (graceful shutdown), so another instance takes over without waiting for expiry. */
+  release(endpoint: string, owner: string): Promise<void>;
+  /** The cursor as stored; undefined when the endpoint has none. */
+  get(endpoint: string): Promise<WebhookCursor | undefined>;
+  /** The highest event id whose occurred_at is at or before `occurredAtOrBeforeMs`; 0 when there is none. */
+  lastSettledEventId(occurredAtOrBeforeMs: number): Promise<number>;
+  /** occurred_at of the next event the endpoint has not acknowledged; null when it is up to date. */
+  nextPendingOccurredAtMs(endpoint: string): Promise<number | null>;
+}

@@ -1,0 +1,356 @@
+import crypto from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { EventStore, SessionEvent } from './session-event.ts';
+import type { WebhookCursorStore } from './webhook-cursor-store.ts';
+import { signWebhook } from './webhook-signature.ts';
+
+export interface WebhookRetryPolicy {
+  /** Wait after the first failure; doubles with each further failure. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Up to this fraction of each wait is taken off at random. */
+  jitterRatio: number;
+}
+
+export interface WebhookDelivererOptions {
+  /** The configured URLs; each has its own cursor, lease and backoff. */
+  endpoints: string[];
+  /** HMAC key of the signatures; at least 32 characters. */
+  secret: string;
+  /** How often the timer runs a round; 0 = no timer (tests call tick()). */
+  pollIntervalMs: number;
+  /** One POST is abandoned after this long (and counts as a failure). */
+  timeoutMs: number;
+  /** Events per endpoint per round. */
+  batchSize: number;
+  /** Only events at least this old (occurred_at, injected clock) are delivered: see settledPrefix. */
+  settleMs: number;
+  /** How long a lease lasts unless renewed; renewed before every POST, so it must exceed timeoutMs. */
+  leaseMs: number;
+  retry: WebhookRetryPolicy;
+  userAgent: string;
+}
+
+export const webhookDeliveryDefaults = {
+  pollIntervalMs: 1000,
+  timeoutMs: 5000,
+  batchSize: 100,
+  settleMs: 2000,
+  leaseMs: 30_000,
+  retry: { initialDelayMs: 1000, maxDelayMs: 5 * 60_000, jitterRatio: 0.2 },
+} satisfies Partial<WebhookDelivererOptions>;
+
+/** Where the deliverer reports failures; never given a secret, a signature or a header. */
+export interface WebhookLog {
+  warn(details: object, message: string): void;
+}
+
+export interface WebhookDelivererDeps {
+  events: EventStore;
+  cursors: WebhookCursorStore;
+  clock: Clock;
+  log: WebhookLog;
+  random?: () => number;
+}
+
+/** What one round did for one endpoint. */
+export interface WebhookRoundResult {
+  /** The endpoint as shown in logs and metrics (origin and path: no query, which may hold a token). */
+  endpoint: string;
+  /** This instance held the lease; otherwise another one is delivering to this endpoint. */
+  leaseHeld: boolean;
+  delivered: number;
+  /** Why the attempt that ended this round failed, if one did. */
+  failure?: string;
+  /** A whole batch was delivered: more may be waiting. */
+  more: boolean;
+}
+
+export interface WebhookEndpointMetrics {
+  endpoint: string;
+  /** now - occurred_at of the oldest event not yet acknowledged (0 when up to date), as of the last round. */
+  lagMs: number;
+  /** Events acknowledged with a 2xx by this process. */
+  delivered: number;
+  /** Failed attempts by this process (non-2xx, timeout, connection error). */
+  failures: number;
+  leaseHeld: boolean;
+}
+
+/** The wire format of one event. */
+export function webhookPayload(event: SessionEvent) {
+  return {
+    id: event.id,
+    type: event.type,
+    occurredAt: new Date(event.occurredAtMs).toISOString(),
+    sessionId: event.sessionId,
+    userId: event.userId,
+    reason: event.reason,
+    data: event.data,
+  };
+}
+
+/**
+ * The wait after `failures` consecutive failures: initialDelayMs doubling per failure, capped at
+ * maxDelayMs, minus up to jitterRatio of it at random. The jitter spreads the retries of endpoints
+ * that failed together (one receiver outage); taking it off (never adding) keeps the schedule
+ * growing: 0.8 x 2d is still more than d.
+ */
+export function retryDelayMs(failures: number, retry: WebhookRetryPolicy, random: () => number = Math.random): number {
+  const capped = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
+  return Math.round(capped * (1 - retry.jitterRatio * random()));
+}
+
+/**
+ * The events of a batch (oldest id first) that may be delivered now: the longest prefix whose
+ * occurred_at is at least settleMs old.
+ *
+ * Why: on PostgreSQL an event's id comes from a sequence at INSERT, not at COMMIT, so a transaction
+ * that took id 7 can commit after another one that took id 8. Had the cursor already moved past 8,
+ * event 7 would never be delivered. Every event is stamped (occurred_at) just before its
+ * transaction starts, so once occurred_at is settleMs old, we assume that every transaction that
+ * could still hold a lower id has committed: the assumption is that a session transaction commits
+ * within settleMs (2 s) of its stamp, minus any clock difference between instances. Stopping at
+ * the first unsettled event (rather than skipping it) keeps delivery in id order even when the
+ * stamps of two instances are not in id order. On SQLite writers are serialised, ids are in commit
+ * order and the delay only costs latency.
+ */
+export function settledPrefix(batch: SessionEvent[], settledAtOrBeforeMs: number): SessionEvent[] {
+  const firstUnsettled = batch.findIndex((e) => e.occurredAtMs > settledAtOrBeforeMs);
+  return firstUnsettled === -1 ? batch : batch.slice(0, firstUnsettled);
+}
+
+/** Logs and metrics name an endpoint without its query string or fragment. */
+function displayEndpoint(url: string): string {
+  const u = new URL(url);
+  return u.origin + u.pathname;
+}
+
+/** A short, secret-free reason for a failed POST. */
+function describeFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return `timeout after ${timeoutMs} ms`;
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (typeof code === 'string') return code; // ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET…
+  return error instanceof Error ? error.name : 'unknown error';
+}
+
+interface EndpointState {
+  url: string;
+  display: string;
+  round: Promise<WebhookRoundResult> | undefined;
+  nextPendingOccurredAtMs: number | null;
+  delivered: number;
+  failures: number;
+  leaseHeld: boolean;
+}
+
+/** Rounds run back to back by one timer firing while full batches keep coming. */
+const MAX_ROUNDS_PER_POLL = 10;
+
+/**
+ * Delivers the session-event outbox to the configured webhook endpoints: at least once, in event id
+ * order per endpoint, signed (webhook-signature.ts).
+ *
+ * Per endpoint, one row of webhook_cursors holds the position (the last acknowledged event id), the
+ * backoff and a lease. A round takes the lease with a conditional UPDATE (free, expired or already
+ * ours), reads the next batch after the cursor, and POSTs the settled events one at a time; each 2xx
+ * moves the cursor and renews the lease in one conditional UPDATE, so every POST starts with a
+ * fresh lease (leaseMs > timeoutMs). The first failure records the backoff and ends the round: no
+ * later event overtakes it. Whoever dies (the receiver, this process), the cursor names the last
+ * acknowledged event; a crash between a 2xx and the cursor write means that event is delivered
+ * again (at least once: receivers deduplicate by webhook-id). Another instance takes an expired
+ * lease over and continues from the cursor.
+ *
+ * Rounds run on a timer in the background, with Node's fetch: nothing here runs inside a request.
+ */
+export class WebhookDeliverer {
+  /** This process's lease identity; random, so a restarted process never takes an old lease for its own. */
+  readonly owner = `${process.pid}-${crypto.randomUUID()}`;
+  private readonly options: WebhookDelivererOptions;
+  private readonly endpoints: EndpointState[];
+  private timer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly deps: WebhookDelivererDeps,
+    options: Pick<WebhookDelivererOptions, 'endpoints' | 'secret' | 'userAgent'> & Partial<WebhookDelivererOptions>,
+  ) {
+    this.options = { ...webhookDeliveryDefaults, ...options };
+    if (this.options.secret.length < 32) throw new Error('The webhook secret must have at least 32 characters.');
+    if (this.options.leaseMs <= this.options.timeoutMs) throw new Error('The webhook lease must outlast one delivery timeout.');
+    this.endpoints = [...new Set(this.options.endpoints)].map((url) => ({
+      url,
+      display: displayEndpoint(url),
+      round: undefined,
+      nextPendingOccurredAtMs: null,
+      delivered: 0,
+      failures: 0,
+      leaseHeld: false,
+    }));
+  }
+
+  /**
+   * Creates the cursors of endpoints seen for the first time, at the newest settled event: a new
+   * endpoint receives the events from its configuration on, not the whole audit log. Known endpoints
+   * keep their cursor (a restart resumes where delivery stopped).
+   */
+  async init(): Promise<void> {
+    const startAfterId = await this.deps.cursors.lastSettledEventId(this.deps.clock.now() - this.options.settleMs);
+    for (const endpoint of this.endpoints) await this.deps.cursors.ensure(endpoint.url, startAfterId);
+  }
+
+  /** Starts the background timer (unless pollIntervalMs is 0). */
+  start(): void {
+    if (this.timer || this.stopping || this.options.pollIntervalMs <= 0) return;
+    this.timer = setInterval(() => void this.drain(), this.options.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  /**
+   * One round for every endpoint, at most one batch each; never rejects (failures are logged and
+   * counted). A round already in flight for an endpoint is shared, not doubled.
+   */
+  tick(): Promise<WebhookRoundResult[]> {
+    return Promise.all(this.endpoints.map((endpoint) => this.runRound(endpoint)));
+  }
+
+  /**
+   * Graceful stop: no new round or POST starts; a POST in flight finishes (bounded by timeoutMs) and,
+   * on a 2xx, moves the cursor before this resolves, so the database is consistent when the app
+   * closes it. Then the leases are released for another instance to take over at once.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.draining;
+    await Promise.all(this.endpoints.map((endpoint) => endpoint.round));
+    for (const endpoint of this.endpoints) {
+      try {
+        await this.deps.cursors.release(endpoint.url, this.owner);
+      } catch (error) {
+        // Not fatal: the lease simply expires after leaseMs.
+        this.deps.log.warn({ endpoint: endpoint.display, err: error }, 'webhook lease not released');
+      }
+      endpoint.leaseHeld = false;
+    }
+  }
+
+  /** Delivery lag: now - occurred_at of the oldest unacknowledged event, the worst endpoint; 0 when all are up to date. */
+  get lagMs(): number {
+    return Math.max(0, ...this.endpoints.map((endpoint) => this.lagOf(endpoint)));
+  }
+
+  /** Failed attempts by this process, all endpoints. */
+  get failuresTotal(): number {
+    return this.endpoints.reduce((sum, endpoint) => sum + endpoint.failures, 0);
+  }
+
+  /** Acknowledged deliveries by this process, all endpoints. */
+  get deliveredTotal(): number {
+    return this.endpoints.reduce((sum, endpoint) => sum + endpoint.delivered, 0);
+  }
+
+  /** Per-endpoint lag and counters, for metrics. */
+  endpointMetrics(): WebhookEndpointMetrics[] {
+    return this.endpoints.map((endpoint) => ({
+      endpoint: endpoint.display,
+      lagMs: this.lagOf(endpoint),
+      delivered: endpoint.delivered,
+      failures: endpoint.failures,
+      leaseHeld: endpoint.leaseHeld,
+    }));
+  }
+
+  private lagOf(endpoint: EndpointState): number {
+    return endpoint.nextPendingOccurredAtMs === null ? 0 : Math.max(0, this.deps.clock.now() - endpoint.nextPendingOccurredAtMs);
+  }
+
+  /** One timer firing: rounds until no endpoint has a full batch behind it (bounded), one firing at a time. */
+  private drain(): Promise<void> {
+    this.draining ??= (async () => {
+      for (let i = 0; i < MAX_ROUNDS_PER_POLL && !this.stopping; i++) {
+        const results = await this.tick();
+        if (!results.some((r) => r.more)) break;
+      }
+    })().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private runRound(endpoint: EndpointState): Promise<WebhookRoundResult> {
+    endpoint.round ??= this.round(endpoint).finally(() => {
+      endpoint.round = undefined;
+    });
+    return endpoint.round;
+  }
+
+  private async round(endpoint: EndpointState): Promise<WebhookRoundResult> {
+    const result: WebhookRoundResult = { endpoint: endpoint.display, leaseHeld: false, delivered: 0, more: false };
+    if (this.stopping) return result;
+    const { cursors, events, clock, log } = this.deps;
+    const { leaseMs, batchSize, settleMs, retry } = this.options;
+    try {
+      const nowMs = clock.now();
+      const cursor = await cursors.acquire(endpoint.url, this.owner, nowMs, leaseMs);
+      endpoint.leaseHeld = result.leaseHeld = cursor !== undefined;
+      if (!cursor && !(await cursors.get(endpoint.url))) await this.init(); // the row was deleted by hand
+      if (cursor && nowMs >= cursor.nextAttemptAtMs) {
+        const batch = await events.list({ afterId: cursor.lastEventId }, batchSize);
+        let attempts = cursor.attempts;
+        for (const event of settledPrefix(batch, nowMs - settleMs)) {
+          if (this.stopping) break;
+          const failure = await this.post(endpoint.url, event);
+          if (failure === undefined) {
+            if (!(await cursors.advance(endpoint.url, this.owner, event.id, clock.now(), leaseMs))) {
+              // We lost the lease (paused past its expiry): the new holder continues from the cursor.
+              endpoint.leaseHeld = result.leaseHeld = false;
+              break;
+            }
+            attempts = 0;
+            result.delivered++;
+            endpoint.delivered++;
+            continue;
+          }
+          attempts++;
+          endpoint.failures++;
+          result.failure = failure;
+          const retryInMs = retryDelayMs(attempts, retry, this.deps.random);
+          await cursors.recordFailure(endpoint.url, this.owner, { attempts, nextAttemptAtMs: clock.now() + retryInMs, error: failure });
+          log.warn({ endpoint: endpoint.display, eventId: event.id, attempt: attempts, error: failure, retryInMs }, 'webhook delivery failed; will retry');
+          break;
+        }
+        result.more = result.delivered === batchSize;
+      }
+      endpoint.nextPendingOccurredAtMs = await cursors.nextPendingOccurredAtMs(endpoint.url);
+    } catch (error) {
+      // The database is unreachable, most likely: nothing moved, the next round tries again.
+      log.warn({ endpoint: endpoint.display, err: error }, 'webhook delivery round failed');
+    }
+    return result;
+  }
+
+  /** POSTs one event; undefined on a 2xx, else a short reason. */
+  private async post(url: string, event: SessionEvent): Promise<string | undefined> {
+    const body = JSON.stringify(webhookPayload(event));
+    const signature = signWebhook(this.options.secret, { id: String(event.id), timestampSeconds: Math.floor(this.deps.clock.now() / 1000), body });
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': this.options.userAgent, ...signature },
+        body,
+        // A redirect is no acknowledgement, and following it would send the signed event to a URL
+        // nobody configured.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      // The answer's body is not needed; dropping it frees the connection.
+      await response.body?.cancel().catch(() => {});
+      return response.status >= 200 && response.status < 300 ? undefined : `HTTP ${response.status}`;
+    } catch (error) {
+      return describeFailure(error, this.options.timeoutMs);
+    }
+  }
+}
