@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import cluster from 'node:cluster';
+import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -28,6 +29,8 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from './database/d
 import { registerErrorHandling } from './http/error-handler.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerWebPage } from './http/web-page.ts';
+import { createMetrics } from './observability/metrics.ts';
+import { healthRoutes } from './observability/health-routes.ts';
 import { Problem } from './http/problem.ts';
 import { createKyselySessionStore } from './sessions/kysely-session-store.ts';
 import { RevocationFeed } from './sessions/revocation-feed.ts';
@@ -110,7 +113,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     bodyLimit: config.bodyLimitBytes,
     // Bounded inputs everywhere: long URLs and header floods are refused by Node before routing.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Every log line of a request carries its id; a caller's X-Request-Id is kept when it is sane
+    // (so ids can be followed across services), otherwise a UUID is made.
     requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+    },
     // X-Forwarded-For is believed only from the configured proxies; otherwise request.ip is the
     // socket peer, so a client cannot choose the address recorded on its session.
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
@@ -118,6 +127,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const logError = (error: unknown) => app.log.error({ err: error }, 'background task failed');
+  // Set once the deliverer exists (below); read by the metrics at scrape time.
+  let webhookStats: (() => { lagSeconds: number; failures: number }) | undefined;
+  const metrics = createMetrics({
+    activeSessions: () => sessions.countAllActive(),
+    webhooks: () => webhookStats?.(),
+  });
+  const telemetry = metrics.telemetry;
 
   // Push channels for revocations made here (see sessions/revocation-bus.ts); the feed below is
   // what bounds staleness when they fail.
@@ -155,6 +171,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       refreshTokens: createRefreshTokens(keys.refreshTokenKey),
       clock,
       onBackgroundError: logError,
+      telemetry,
       onRevoked: (ids) => {
         for (const bus of buses) bus.publish(ids);
       },
@@ -174,7 +191,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     limiter: createRateLimiter(
       deps.counters ??
         (redis
-          ? new RedisCounterStore(redis, new MemoryCounterStore(() => clock.now()), () => clock.now(), logError)
+          ? new RedisCounterStore(redis, new MemoryCounterStore(() => clock.now()), () => clock.now(), (error) => {
+              telemetry.backendError('redis');
+              logError(error);
+            })
           : new MemoryCounterStore(() => clock.now())),
       config.rateLimit,
       () => clock.now(),
@@ -182,9 +202,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     clock,
     passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
     onBackgroundError: logError,
+    telemetry,
   });
 
-  registerErrorHandling(app);
+  registerErrorHandling(app, { onDatabaseUnavailable: () => telemetry.backendError('database') });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   app.addHook('onRequest', async (request) => {
     if (request.url.length > MAX_URL_LENGTH) throw new AppError('uri_too_long', `Request targets are limited to ${MAX_URL_LENGTH} characters.`);
   });
@@ -203,9 +227,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   for (const schema of [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas]) app.addSchema(schema);
   await registerOpenApi(app, { version: VERSION });
 
-  app.get('/health', {
-    schema: { operationId: 'Meta_health', tags: ['Meta'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
-  }, async () => ({ status: 'ok' as const }));
+  await app.register(healthRoutes, { db: database.db, redis });
+  metrics.register(app);
 
   app.get('/.well-known/jwks.json', {
     schema: { operationId: 'Meta_jwks', tags: ['Meta'], summary: 'Public keys that verify access tokens (JWKS)' },
@@ -226,7 +249,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
         cache.clear();
         void feed.pollOnce();
       },
-      onError: (error) => app.log.warn({ err: error, bus: bus.name }, 'revocation channel error'),
+      onError: (error) => {
+        telemetry.backendError(bus.name === 'redis' ? 'redis' : 'database');
+        app.log.warn({ err: error, bus: bus.name }, 'revocation channel error');
+      },
     });
   }
 
@@ -243,6 +269,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     : undefined;
   await webhooks?.init();
   webhooks?.start();
+  if (webhooks) webhookStats = () => ({ lagSeconds: webhooks.lagMs / 1000, failures: webhooks.failuresTotal });
 
   const timers: NodeJS.Timeout[] = [];
   let keysMtimeMs = 0;

@@ -7,6 +7,7 @@ import { normalizeEmail, type User } from '../users/user.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { RateLimiter } from '../abuse/rate-limiter.ts';
 import type { PasswordHasher } from './password-hasher.ts';
+import { noopTelemetry, type Telemetry } from '../observability/telemetry.ts';
 
 export interface ClientInfo {
   ipAddress: string | null;
@@ -29,11 +30,13 @@ export interface AuthServiceDeps {
   clock: Clock;
   passwordPolicy: { minLength: number; maxLength: number };
   onBackgroundError?: (error: unknown) => void;
+  telemetry?: Telemetry;
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
   const { users, sessions, accessTokens, hasher, limiter, clock, passwordPolicy } = deps;
   const ipOf = (client: ClientInfo) => client.ipAddress ?? 'unknown';
+  const telemetry = deps.telemetry ?? noopTelemetry;
   // Verified against when the email is unknown, so a miss costs the same argon2 work as a hit
   // and response timing does not reveal which emails are registered.
   const dummyHash = hasher.hash(crypto.randomBytes(16).toString('base64url'));
@@ -70,6 +73,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!(await users.create({ ...user, passwordHash }))) {
         throw new AppError('email_taken', 'An account with this email already exists.');
       }
+      telemetry.signUp();
       return { user, tokens: await startSession(user, client) };
     },
 
@@ -83,8 +87,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       const ok = await hasher.verify(found?.passwordHash ?? (await dummyHash), input.password);
       if (!found || !ok) {
         await limiter.recordFailure(email);
+        telemetry.signIn('failure');
         throw new AppError('invalid_credentials', 'The email or password is incorrect.');
       }
+      telemetry.signIn('success');
       await limiter.recordSuccess(email);
       if (hasher.needsRehash(found.passwordHash)) {
         hasher
@@ -99,7 +105,14 @@ export function createAuthService(deps: AuthServiceDeps) {
     async refresh(refreshToken: unknown, client: ClientInfo): Promise<IssuedTokens> {
       await limiter.check('ip:refresh', ipOf(client));
       if (typeof refreshToken === 'string') await limiter.check('session:refresh', refreshToken.slice(0, 36));
-      const rotated = await sessions.refresh(refreshToken);
+      let rotated;
+      try {
+        rotated = await sessions.refresh(refreshToken);
+      } catch (error) {
+        telemetry.refresh('failure');
+        throw error;
+      }
+      telemetry.refresh('success');
       const access = await accessTokens.issue(rotated.userId, rotated.sessionId);
       return { sessionId: rotated.sessionId, accessToken: access.token, refreshToken: rotated.refreshToken, expiresInSeconds: access.expiresInSeconds };
     },

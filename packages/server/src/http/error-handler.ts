@@ -40,7 +40,7 @@ function validationErrors(error: FastifyError): Problem['errors'] {
   });
 }
 
-export function registerErrorHandling(app: FastifyInstance) {
+export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseUnavailable?: () => void } = {}) {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
       return sendProblem(reply, error.code, error.message, {}, { ...error.headers });
@@ -59,6 +59,7 @@ export function registerErrorHandling(app: FastifyInstance) {
       return sendProblem(reply, error.statusCode === 413 ? 'payload_too_large' : error.statusCode === 415 ? 'unsupported_media_type' : 'validation_failed', 'The request could not be processed.');
     }
     if (isDatabaseUnavailable(error)) {
+      hooks.onDatabaseUnavailable?.();
       request.log.error({ err: error }, 'database unavailable');
       return sendProblem(reply, 'service_unavailable', 'The database is unreachable; retry shortly.', {}, { 'retry-after': '1' });
     }

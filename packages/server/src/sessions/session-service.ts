@@ -15,6 +15,7 @@ import {
 } from './session.ts';
 import { toCached, type CachedSession, type SessionCache } from './session-cache.ts';
 import type { SessionStore } from './session-store.ts';
+import { noopTelemetry, type Telemetry } from '../observability/telemetry.ts';
 
 /** A session as the API shows it (domain object; the routes map it to JSON). */
 export interface SessionView {
@@ -46,18 +47,21 @@ export interface SessionServiceDeps {
   onBackgroundError?: (error: unknown) => void;
   /** Called after revocations commit (after the local cache is marked): the push to other processes. */
   onRevoked?: (sessionIds: string[]) => void;
+  telemetry?: Telemetry;
 }
 
 export function createSessionService(deps: SessionServiceDeps, options: SessionServiceOptions) {
   const { store, cache, refreshTokens, clock } = deps;
   const { policy } = options;
   const onBackgroundError = deps.onBackgroundError ?? (() => {});
+  const telemetry = deps.telemetry ?? noopTelemetry;
 
   /** Every revocation path goes through here: local cache first (same tick), then other processes. */
-  function revoked(sessionIds: string[]): void {
+  function revoked(sessionIds: string[], reason: RevokeReason): void {
     if (sessionIds.length === 0) return;
     cache.markRevoked(sessionIds);
     deps.onRevoked?.(sessionIds);
+    telemetry.revoked(reason, sessionIds.length);
   }
 
   /** Session state for a check: from the cache when it can be trusted, else from the database. */
@@ -66,8 +70,12 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       const hit = cache.get(sessionId);
       // A cached entry that looks idle-expired may only be stale: another instance may have seen
       // activity since. Re-read it rather than refuse a live session.
-      if (hit && (hit.revoked || isActive({ ...hit, revokedAtMs: null }, policy, nowMs))) return hit;
+      if (hit && (hit.revoked || isActive({ ...hit, revokedAtMs: null }, policy, nowMs))) {
+        telemetry.cacheLookup(true);
+        return hit;
+      }
     }
+    telemetry.cacheLookup(false);
     const record = await store.get(sessionId);
     if (!record) return undefined;
     const entry = toCached(record);
@@ -128,7 +136,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           `This account already has ${options.sessionLimit.maxActive} active sessions. Sign out of one of them (from a signed-in device) and try again.`,
         );
       }
-      revoked(evictedIds);
+      revoked(evictedIds, 'session_limit');
       cache.fill(toCached(record));
       return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt) };
     },
@@ -168,7 +176,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
     async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<void> {
       const done = await store.revoke(sessionId, userId, reason, activeWindow(policy, clock.now()));
       if (!done) throw new AppError('session_not_found', 'No active session with this id belongs to you.');
-      revoked([sessionId]);
+      revoked([sessionId], reason);
     },
 
     /** Admin view of a user's sessions, ended ones included, with their state. */
@@ -195,13 +203,13 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       const record = await store.get(sessionId);
       const done = record ? await store.revoke(sessionId, record.userId, reason, activeWindow(policy, clock.now())) : false;
       if (!done) throw new AppError('session_not_found', 'No active session with this id.');
-      revoked([sessionId]);
+      revoked([sessionId], reason);
     },
 
     /** Revokes every active session of the user (optionally all but one); returns how many. */
     async revokeAll(userId: string, reason: RevokeReason, options: { exceptSessionId?: string } = {}): Promise<number> {
       const ids = await store.revokeAll(userId, reason, activeWindow(policy, clock.now()), options);
-      revoked(ids);
+      revoked(ids, reason);
       return ids.length;
     },
 
@@ -214,7 +222,9 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       let purged = 0;
       for (let i = 0; i < sweepOptions.maxBatches; i++) {
         const marked = await store.markExpired(activeWindow(policy, clock.now()), sweepOptions.batchSize);
-        revoked(marked.map((m) => m.id));
+        for (const reason of ['idle_timeout', 'absolute_timeout'] as const) {
+          revoked(marked.filter((m) => m.reason === reason).map((m) => m.id), reason);
+        }
         expired += marked.length;
         sweepOptions.onProgress?.({ expired, purged });
         if (marked.length < sweepOptions.batchSize) break;
@@ -265,7 +275,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         if (parsed.generation < record.refreshGeneration) {
           // Reuse of a rotated-away token: thief or victim, we cannot tell, so both lose the session.
           if (await store.revoke(record.id, record.userId, 'refresh_token_reused', activeWindow(policy, nowMs))) {
-            revoked([record.id]);
+            revoked([record.id], 'refresh_token_reused');
           }
         }
         throw invalid();

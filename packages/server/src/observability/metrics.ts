@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Telemetry } from './telemetry.ts';
+
+export interface MetricsSources {
+  /** Active sessions across all users (a database count; cached briefly by the caller). */
+  activeSessions(): Promise<number>;
+  /** Webhook delivery state, when webhooks are configured. */
+  webhooks?: () => { lagSeconds: number; failures: number } | undefined;
+}
+
+/**
+ * Prometheus metrics on a registry of this app's own (tests build many apps in one process).
+ * Route labels use the route pattern (/sessions/:sessionId), never the raw URL, so label
+ * cardinality stays bounded and no id or token can land in a label.
+ */
+export function createMetrics(sources: MetricsSources) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sessiond_' });
+  const labels = ['method', 'route', 'status'] as const;
+  const requests = new Counter({ name: 'sessiond_http_requests_total', help: 'HTTP requests by route and status', labelNames: labels, registers: [registry] });
+  const duration = new Histogram({
+    name: 'sessiond_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: labels,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const signIns = new Counter({ name: 'sessiond_sign_ins_total', help: 'Sign-in attempts by result', labelNames: ['result'], registers: [registry] });
+  const signUps = new Counter({ name: 'sessiond_sign_ups_total', help: 'Accounts created', registers: [registry] });
+  const refreshes = new Counter({ name: 'sessiond_refreshes_total', help: 'Token refreshes by result', labelNames: ['result'], registers: [registry] });
+  const revocations = new Counter({ name: 'sessiond_revocations_total', help: 'Sessions ended, by reason', labelNames: ['reason'], registers: [registry] });
+  const reuse = new Counter({ name: 'sessiond_refresh_token_reuse_detections_total', help: 'Rotated-away refresh tokens presented (session revoked)', registers: [registry] });
+  const cache = new Counter({ name: 'sessiond_session_cache_lookups_total', help: 'Per-request session checks by cache result', labelNames: ['result'], registers: [registry] });
+  const backendErrors = new Counter({ name: 'sessiond_backend_errors_total', help: 'Errors talking to the database or Redis', labelNames: ['backend'], registers: [registry] });
+
+  let activeCache: { value: number; atMs: number } | undefined;
+  new Gauge({
+    name: 'sessiond_active_sessions',
+    help: 'Active sessions across all users',
+    registers: [registry],
+    async collect() {
+      // A COUNT over the partial index; cached 10 s so frequent scrapes cost the database little.
+      if (!activeCache || Date.now() - activeCache.atMs > 10_000) activeCache = { value: await sources.activeSessions(), atMs: Date.now() };
+      this.set(activeCache.value);
+    },
+  });
+  new Gauge({
+    name: 'sessiond_webhook_delivery_lag_seconds',
+    help: 'Age of the oldest session event not yet delivered to every webhook (0 when caught up)',
+    registers: [registry],
+    collect() {
+      this.set(sources.webhooks?.()?.lagSeconds ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'sessiond_webhook_delivery_failures',
+    help: 'Failed webhook delivery attempts since start',
+    registers: [registry],
+    collect() {
+      this.set(sources.webhooks?.()?.failures ?? 0);
+    },
+  });
+
+  const telemetry: Telemetry = {
+    signIn: (result) => signIns.inc({ result }),
+    signUp: () => signUps.inc(),
+    refresh: (result) => refreshes.inc({ result }),
+    revoked: (reason, count) => {
+      revocations.inc({ reason }, count);
+      if (reason === 'refresh_token_reused') reuse.inc(count);
+    },
+    cacheLookup: (hit) => cache.inc({ result: hit ? 'hit' : 'miss' }),
+    backendError: (backend) => backendErrors.inc({ backend }),
+  };
+
+  /** Records every answered request (onResponse) and serves GET /metrics. */
+  function register(app: FastifyInstance) {
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      if (route === '/metrics') return;
+      const l = { method: request.method, route, status: String(reply.statusCode) };
+      requests.inc(l);
+      duration.observe(l, reply.elapsedTime / 1000);
+    });
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
+    );
+  }
+
+  return { registry, telemetry, register };
+}

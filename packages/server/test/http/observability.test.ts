@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, test } from 'node:test';
+import pg from 'pg';
+import { redactPaths } from '../../src/app.ts';
+import { adminPostgresUrl } from '../helpers/backends.ts';
+import { startApp } from '../helpers/app.ts';
+import { login, registerUser } from '../helpers/http.ts';
+
+/** The value of one sample line of a Prometheus text exposition, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries((m[3] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]).map(([k, v]) => [k, v.replace(/^"|"$/g, '')]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[4]);
+  }
+  return undefined;
+}
+
+describe('observability', () => {
+  test('GET /metrics: requests by route pattern and status, sign-ins, refreshes, revocations by reason, reuse, cache hits, active sessions', async (t) => {
+    const env = await startApp(t, 'sqlite');
+    assert.ok(env);
+    const { http, clock } = env;
+    const a = await registerUser(http);
+    const b = await login(http, a);
+    await http.post('/auth/login', { email: a.email, password: 'wrong password!' });
+    const r = await http.post('/auth/refresh', { refreshToken: b.refreshToken });
+    clock.advanceSeconds(30);
+    await http.post('/auth/refresh', { refreshToken: b.refreshToken }); // reuse: revokes b
+    for (let i = 0; i < 3; i++) await http.get(`/sessions/validate/${a.sessionId}`, { token: a.accessToken });
+    await http.get(`/sessions/validate/${a.sessionId}`, { token: r.body.accessToken }); // refused: revoked
+    const c = await login(http, a);
+    await http.delete(`/sessions/${c.sessionId}`, { token: a.accessToken });
+
+    const res = await http.get('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    const text = res.text;
+    assert.equal(sample(text, 'sessiond_http_requests_total', { method: 'GET', route: '/sessions/validate/:sessionId', status: '200' }), 3);
+    assert.equal(sample(text, 'sessiond_http_requests_total', { method: 'GET', route: '/sessions/validate/:sessionId', status: '401' }), 1);
+    assert.ok((sample(text, 'sessiond_http_request_duration_seconds_count', { route: '/auth/login', status: '200' }) ?? 0) >= 2);
+    assert.equal(sample(text, 'sessiond_sign_ins_total', { result: 'success' }), 2);
+    assert.equal(sample(text, 'sessiond_sign_ins_total', { result: 'failure' }), 1);
+    assert.equal(sample(text, 'sessiond_sign_ups_total'), 1);
+    assert.equal(sample(text, 'sessiond_refreshes_total', { result: 'success' }), 1);
+    assert.equal(sample(text, 'sessiond_refreshes_total', { result: 'failure' }), 1);
+    assert.equal(sample(text, 'sessiond_revocations_total', { reason: 'refresh_token_reused' }), 1);
+    assert.equal(sample(text, 'sessiond_revocations_total', { reason: 'user_revoked' }), 1);
+    assert.equal(sample(text, 'sessiond_refresh_token_reuse_detections_total'), 1);
+    assert.ok((sample(text, 'sessiond_session_cache_lookups_total', { result: 'hit' }) ?? 0) >= 3);
+    assert.equal(sample(text, 'sessiond_active_sessions'), 1);
+    assert.ok(!text.includes(a.sessionId), 'no ids in labels');
+    assert.ok(sample(text, 'sessiond_process_resident_memory_bytes')! > 0);
+  });
+
+  test('request ids: on every response and every log line of the request; a sane caller id is kept', async (t) => {
+    const lines: string[] = [];
+    const stream = new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } });
+    const env = await startApp(t, 'sqlite', { deps: { logger: { level: 'info', stream, redact: redactPaths } } });
+    assert.ok(env);
+    const mine = await env.http.get('/health', { headers: { 'x-request-id': 'trace-abc.123' } });
+    assert.equal(mine.headers.get('x-request-id'), 'trace-abc.123');
+    const hostile = await env.http.get('/health', { headers: { 'x-request-id': 'a"b\nc'.replace('\n', ' ') + 'x'.repeat(100) } });
+    assert.match(hostile.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, 'an unsafe id is replaced');
+    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.req || l.res);
+    assert.ok(requestLines.length >= 4);
+    assert.ok(requestLines.every((l) => typeof l.reqId === 'string'));
+    assert.ok(requestLines.some((l) => l.reqId === 'trace-abc.123'));
+  });
+
+  test('GET /ready: 200 with every check ok; 503 naming the database when it is gone', async (t) => {
+    const env = await startApp(t, 'postgres');
+    if (!env) return;
+    const ok = await env.http.get('/ready');
+    assert.deepEqual([ok.status, ok.body], [200, { status: 'ready', checks: { database: 'ok', migrations: 'ok' } }]);
+    // Fault: the database disappears under the running service.
+    const dbName = (await env.app.sessiond.database.db.selectNoFrom((eb) => eb.fn<string>('current_database', []).as('name')).executeTakeFirstOrThrow()).name;
+    const admin = new pg.Client({ connectionString: adminPostgresUrl });
+    await admin.connect();
+    await admin.query(`drop database ${dbName} with (force)`);
+    await admin.end();
+    const started = performance.now();
+    const down = await env.http.get('/ready');
+    assert.equal(down.status, 503);
+    assert.equal(down.body.status, 'not_ready');
+    assert.notEqual(down.body.checks.database, 'ok');
+    assert.ok(performance.now() - started < 5000, 'answers fast');
+    const failing = await env.http.get('/sessions/count', { token: 'x' });
+    assert.equal(failing.status, 401, 'auth still comes first');
+  });
+});
