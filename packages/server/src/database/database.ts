@@ -44,6 +44,12 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     // An idle client losing its connection (database restart) emits 'error' on the pool; without a
     // listener Node would crash the process. The next query simply opens a new connection.
     pool.on('error', () => {});
+    // A client in use when the server goes away also emits 'error' (besides failing its query); with
+    // no listener that event would crash the process. The failed query already reports the problem
+    // (503 to the caller), so the event itself is ignored. Found by test/http/faults.test.ts.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     let closed = false;
     return {
