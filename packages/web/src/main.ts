@@ -1,0 +1,74 @@
+import './styles.css';
+import { createAuthView } from './auth-view.ts';
+import { createDevicesView } from './devices-view.ts';
+import { byId } from './dom.ts';
+import { describeError } from './format.ts';
+import { SessionClient, type EndReason, type SignedIn } from './session-client.ts';
+
+/**
+ * The devices page: restores the session of the refresh cookie if there is one, else shows
+ * sign-in; once signed in, the list of devices. It returns to sign-in, saying why, whenever the
+ * session ends: signed out here, everywhere, or (noticed on the next call) from another device.
+ */
+const client = new SessionClient({ basePath: window.location.origin });
+const views = {
+  loading: byId('loading-view'),
+  auth: byId('auth-view'),
+  devices: byId('devices-view'),
+};
+const account = byId('account');
+
+function show(view: keyof typeof views) {
+  for (const [name, element] of Object.entries(views)) element.hidden = name !== view;
+  account.hidden = view !== 'devices';
+}
+
+const devices = createDevicesView(client);
+const auth = createAuthView(client, (signedIn) => void showDevices(signedIn, { focusHeading: true }));
+
+async function showDevices(signedIn: SignedIn, options: { focusHeading: boolean }) {
+  const { user } = signedIn;
+  byId('account-name').textContent = user.name ? `${user.name} (${user.email})` : user.email;
+  show('devices');
+  await devices.open(options);
+}
+
+function showSignIn(notice?: string) {
+  devices.clear();
+  show('auth');
+  auth.open({ notice });
+}
+
+const endNotices: Record<EndReason, string> = {
+  ended: 'You were signed out on this device: its session was ended from another device, or it expired. Sign in again to continue.',
+  'signed-out': 'You signed out on this device.',
+  'signed-out-everywhere': 'You signed out everywhere: every session of your account has ended, this one included.',
+};
+client.onEnd((reason) => showSignIn(endNotices[reason]));
+
+byId('sign-out').addEventListener('click', async (event) => {
+  const button = event.currentTarget as HTMLButtonElement;
+  button.disabled = true;
+  try {
+    await client.signOut();
+  } catch (error) {
+    // If the session had already ended, the end notice has replaced this page; otherwise say why.
+    if (client.signedIn) byId('devices-status').textContent = describeError(error);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// Coming back to the tab: re-read the list. That call also finds out whether this device's
+// session was ended elsewhere meanwhile (or expired), and refreshes a token that went stale while
+// background timers were throttled.
+const recheck = () => {
+  if (document.visibilityState === 'visible' && client.signedIn) void devices.refresh();
+};
+document.addEventListener('visibilitychange', recheck);
+window.addEventListener('focus', recheck);
+
+client
+  .restore()
+  .then((signedIn) => (signedIn ? showDevices(signedIn, { focusHeading: false }) : showSignIn()))
+  .catch((error: unknown) => showSignIn(describeError(error)));
