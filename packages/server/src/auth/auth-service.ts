@@ -7,6 +7,7 @@ import { normalizeEmail, type User } from '../users/user.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { RateLimiter } from '../abuse/rate-limiter.ts';
 import type { PasswordHasher } from './password-hasher.ts';
+import { isCommonPassword } from './common-passwords.ts';
 import { noopTelemetry, type Telemetry } from '../observability/telemetry.ts';
 
 export interface ClientInfo {
@@ -54,6 +55,9 @@ export function createAuthService(deps: AuthServiceDeps) {
     }
     if (password.trim().length === 0 || normalizeEmail(password) === email) {
       throw new AppError('weak_password', 'The password must not be blank or equal to the email address.');
+    }
+    if (isCommonPassword(password)) {
+      throw new AppError('weak_password', 'This password is one of the most common ones and easy to guess; choose another.');
     }
   }
 
