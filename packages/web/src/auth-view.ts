@@ -17,11 +17,11 @@ export function createAuthView(client: SessionClient, onSignedIn: (signedIn: Sig
   const signInForm = byId<HTMLFormElement>('sign-in-form');
   const signUpForm = byId<HTMLFormElement>('sign-up-form');
 
-  function show(which: 'sign-in' | 'sign-up', focus = true) {
+  function show(which: 'sign-in' | 'sign-up') {
     signInForm.hidden = which !== 'sign-in';
     signUpForm.hidden = which !== 'sign-up';
     title.textContent = which === 'sign-in' ? 'Sign in' : 'Create an account';
-    if (focus) byId(`${which}-email`).focus();
+    (which === 'sign-in' ? signInForm : signUpForm).querySelector('input')?.focus();
   }
 
   for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-show]'))) {

@@ -15,6 +15,8 @@ export interface DevicesView {
   refresh(): Promise<void>;
   /** Forgets what was shown (after the session ended). */
   clear(): void;
+  /** Shows a failure as a sentence above the list (unless the session has ended meanwhile). */
+  report(error: unknown): void;
 }
 
 /**
@@ -39,13 +41,14 @@ export function createDevicesView(client: SessionClient): DevicesView {
   let loadSeq = 0;
   let loading: Promise<void> | null = null;
 
-  const say = (text: string) => {
+  const say = (text: string, tone: 'done' | 'problem' = 'done') => {
     status.textContent = text;
+    status.classList.toggle('problem', tone === 'problem');
   };
 
   /** Errors after the session ended are the sign-in page's business, not this list's. */
   const report = (error: unknown) => {
-    if (client.signedIn) say(describeError(error));
+    if (client.signedIn) say(describeError(error), 'problem');
   };
 
   async function load(targetPage: number, options: { quiet?: boolean } = {}): Promise<void> {
@@ -218,6 +221,7 @@ export function createDevicesView(client: SessionClient): DevicesView {
       list.replaceChildren();
       say('');
     },
+    report,
   };
 }
 

@@ -53,7 +53,7 @@ byId('sign-out').addEventListener('click', async (event) => {
     await client.signOut();
   } catch (error) {
     // If the session had already ended, the end notice has replaced this page; otherwise say why.
-    if (client.signedIn) byId('devices-status').textContent = describeError(error);
+    devices.report(error);
   } finally {
     button.disabled = false;
   }
