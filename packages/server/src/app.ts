@@ -26,7 +26,8 @@ import { createPasswordHasher } from './auth/password-hasher.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AppConfig } from './config.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './database/database.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { registerErrorHandling, sendProblem } from './http/error-handler.ts';
+import { registerValidation } from './http/validation.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerWebPage } from './http/web-page.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -112,7 +113,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     logger: deps.logger ?? { level: config.logLevel, redact: redactPaths },
     bodyLimit: config.bodyLimitBytes,
     // Bounded inputs everywhere: long URLs and header floods are refused by Node before routing.
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // No trailing-slash folding: `DELETE /sessions/` (an empty id) must not become `DELETE /sessions`.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // Router-level failures (bad percent-encoding, over-long path parameters) as problem details too.
+    frameworkErrors: (error, _request, reply) => {
+      void sendProblem(reply, 'validation_failed', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is malformed.');
+    },
     // Every log line of a request carries its id; a caller's X-Request-Id is kept when it is sane
     // (so ids can be followed across services), otherwise a UUID is made.
     requestIdHeader: false,
@@ -123,7 +129,6 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     // X-Forwarded-For is believed only from the configured proxies; otherwise request.ip is the
     // socket peer, so a client cannot choose the address recorded on its session.
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
-    ajv: { customOptions: { allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const logError = (error: unknown) => app.log.error({ err: error }, 'background task failed');
@@ -224,7 +229,11 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
-  for (const schema of [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas]) app.addSchema(schema);
+  const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas];
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  registerValidation(app, sharedSchemas);
+  // Fastify parses text/plain bodies by default; the API speaks JSON only, so that is a 415.
+  app.removeContentTypeParser('text/plain');
   await registerOpenApi(app, { version: VERSION });
 
   await app.register(healthRoutes, { db: database.db, redis });

@@ -156,6 +156,9 @@ const list = (value: string | undefined) => (value ?? '').split(',').map((x) => 
 
 export class ConfigError extends Error {}
 
+/** A URL's password never appears in a message: postgres://user:secret@host -> postgres://user:***@host. */
+const maskCredentials = (value: string) => value.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+
 /** Variables whose values never appear in an error message. */
 const secretVariables = new Set(['WEBHOOK_SECRET']);
 
@@ -186,7 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const name = e.instancePath.replace(/^\//, '') || String((e.params as { missingProperties?: string[] }).missingProperties ?? '');
-      return `${name}=${secretVariables.has(name) ? '(hidden)' : JSON.stringify(raw[name] ?? '')}: ${e.message}`;
+      return `${name}=${secretVariables.has(name) ? '(hidden)' : JSON.stringify(maskCredentials(raw[name] ?? ''))}: ${e.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
   }

@@ -40,7 +40,8 @@ export async function startApp(
   backend: BackendName,
   options: { config?: Partial<AppConfig>; clock?: TestClock; deps?: Partial<AppDeps> } = {},
 ): Promise<TestApp | undefined> {
-  const opened = await openBackend(t, backend);
+  // Cleanup order matters: the app (its feed, webhooks, pools) closes before its database does.
+  const opened = await openBackend(t, backend, { deferCleanup: true });
   if (!opened) return undefined;
   const clock = options.clock ?? new TestClock();
   const app = await buildApp(testConfig(options.config), {
@@ -49,8 +50,11 @@ export async function startApp(
     clock,
     ...options.deps,
   });
+  t.after(async () => {
+    await app.close();
+    await opened.cleanup();
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  t.after(() => app.close());
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;

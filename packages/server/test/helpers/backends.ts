@@ -61,6 +61,8 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop: () 
 
 export interface OpenedBackend {
   handle: DatabaseHandle;
+  /** Closes (and for PostgreSQL drops) the database; registered with t.after unless deferred. */
+  cleanup: () => Promise<void>;
   /** The PostgreSQL URL (for starting a second process on the same database). */
   url?: string;
 }
@@ -69,11 +71,12 @@ export interface OpenedBackend {
  * Opens an empty database of the given kind for one test, or returns undefined after skipping
  * (outside CI only). Closed and dropped when the test ends.
  */
-export async function openBackend(t: TestContext, name: BackendName): Promise<OpenedBackend | undefined> {
+export async function openBackend(t: TestContext, name: BackendName, options: { deferCleanup?: boolean } = {}): Promise<OpenedBackend | undefined> {
   if (name === 'sqlite') {
     const handle = openDatabase({ sqliteFile: ':memory:' });
-    t.after(() => handle.close());
-    return { handle };
+    const cleanup = () => handle.close();
+    if (!options.deferCleanup) t.after(cleanup);
+    return { handle, cleanup };
   }
   const problem = await postgresProblem();
   if (problem) {
@@ -83,9 +86,10 @@ export async function openBackend(t: TestContext, name: BackendName): Promise<Op
   }
   const { url, drop } = await createPostgresDatabase();
   const handle = openDatabase({ databaseUrl: url, poolSize: 5 });
-  t.after(async () => {
+  const cleanup = async () => {
     await handle.close();
     await drop();
-  });
-  return { handle, url };
+  };
+  if (!options.deferCleanup) t.after(cleanup);
+  return { handle, url, cleanup };
 }
