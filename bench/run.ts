@@ -1,0 +1,329 @@
+/**
+ * `npm run bench`: sessiond under load, against a bare node:http baseline and Better Auth, in one
+ * invocation; writes the results into docs/BENCHMARKS.md (sections `bench` and `jwt-libs`).
+ *
+ *   npm run bench                         the whole run (about 7 minutes)
+ *   npm run bench -- --seconds 5 --warmup 3 --only baseline,sqlite --no-write
+ *
+ * Layout: this process is the load generator (autocannon) pinned to core 0; every server is a
+ * separate process pinned to core 1 (`taskset`). All traffic goes to 127.0.0.1; every load is
+ * bounded in time and every server stops itself (see lib/processes.ts).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultConfig } from '../packages/server/src/config.ts';
+import { jwtSection, runJwtLibs } from './jwt-libs.ts';
+import type { LoadSpec } from './lib/load.ts';
+import { betterAuthFixtures, BENCH_PASSWORD, expectOk, sessiondFixtures, type SessiondFixtures } from './lib/fixtures.ts';
+import { hasTaskset, pinSelfToLoadCore, startServer, type ServerProcess } from './lib/processes.ts';
+import { postgresProblem, postgresVersion, scratchDatabase } from './lib/postgres.ts';
+import { benchSession, loadOptions, type Measured } from './lib/runner.ts';
+import { benchRedis } from './lib/redis.ts';
+import { fmt, machineLine, replaceSection, table, today } from './lib/report.ts';
+
+pinSelfToLoadCore();
+
+const { values: args } = parseArgs({
+  options: {
+    ...loadOptions,
+    only: { type: 'string', default: 'jwt,baseline,sqlite,signin,postgres,better-auth' },
+    'log-level': { type: 'string', default: process.env.BENCH_LOG_LEVEL ?? defaultConfig.logLevel },
+  },
+});
+const seconds = Number(args.seconds);
+const warmup = Number(args.warmup);
+const connections = Number(args.connections);
+const only = new Set(args.only.split(','));
+const logLevel = args['log-level'];
+const write = !args['no-write'];
+const session = benchSession('bench', { warmupSeconds: warmup, seconds });
+const { tmp, log } = session;
+
+/** One measured load of one scenario. */
+interface Row extends Measured {
+  key: string;
+  section: string;
+  scenario: string;
+}
+const rows: Row[] = [];
+
+/** Warm-up, then a measured run of the given loads at once; one row per load. */
+async function measure(server: ServerProcess, section: string, loads: Array<{ key: string; scenario: string; spec: LoadSpec }>): Promise<Row[]> {
+  const measured = await session.measure(server, loads.map((l) => ({ label: l.key, spec: l.spec })));
+  const made = loads.map((l, i) => ({ key: l.key, section, scenario: l.scenario, ...measured[i]! }));
+  rows.push(...made);
+  return made;
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+async function baseline(label: string) {
+  const server = await startServer({ name: `baseline-${label}`, entry: 'bench/servers/baseline.ts', env: {}, readyPath: '/health', logDir: tmp });
+  try {
+    await measure(server, 'Baseline', [{ key: `baseline.${label}`, scenario: `bare node:http, small JSON (${label})`, spec: { baseUrl: server.baseUrl, connections, requests: [{ path: '/' }] } }]);
+  } finally {
+    await server.stop();
+  }
+}
+
+function sessiondLoads(prefix: string, baseUrl: string, f: SessiondFixtures) {
+  return {
+    validate: { key: `${prefix}.validate`, scenario: 'Session check: `GET /sessions/validate/{id}`', spec: { baseUrl, connections, requests: f.sessions.map((s) => ({ path: `/sessions/validate/${s.sessionId}`, headers: bearer(s.accessToken) })) } },
+    me: { key: `${prefix}.me`, scenario: 'Session check: `GET /auth/me`', spec: { baseUrl, connections, requests: f.sessions.map((s) => ({ path: '/auth/me', headers: bearer(s.accessToken) })) } },
+    list: { key: `${prefix}.list`, scenario: '`GET /sessions` (user with 3 sessions)', spec: { baseUrl, connections, requests: f.listUser.map((s) => ({ path: '/sessions', headers: bearer(s.accessToken) })) } },
+    count: { key: `${prefix}.count`, scenario: '`GET /sessions/count` (same user)', spec: { baseUrl, connections, requests: f.listUser.map((s) => ({ path: '/sessions/count', headers: bearer(s.accessToken) })) } },
+  };
+}
+
+/** Checks each scenario's request really succeeds before loading it (a 401 at 50k req/s proves nothing). */
+async function verifySessiond(baseUrl: string, f: SessiondFixtures) {
+  const s = f.sessions[0]!;
+  await expectOk(`${baseUrl}/sessions/validate/${s.sessionId}`, bearer(s.accessToken), (j) => j.valid === true, 'validate');
+  await expectOk(`${baseUrl}/auth/me`, bearer(s.accessToken), (j) => j.user?.id === s.userId, 'me');
+  await expectOk(`${baseUrl}/sessions`, bearer(f.listUser[0]!.accessToken), (j) => j.data?.length === 3, 'list');
+  await expectOk(`${baseUrl}/sessions/count`, bearer(f.listUser[0]!.accessToken), (j) => j.count === 3, 'count');
+}
+
+const sessiondEnv = (dataDir: string) => ({
+  DATA_DIR: dataDir,
+  LOG_LEVEL: logLevel,
+  // The README's setting for load tests: per-IP limits would refuse a load generator on one address.
+  RATE_LIMIT: 'off',
+});
+
+async function sessiondSqlite() {
+  const dataDir = path.join(tmp, 'sessiond-sqlite');
+  const server = await startServer({ name: 'sessiond-sqlite', entry: 'bench/servers/sessiond.ts', env: sessiondEnv(dataDir), readyPath: '/health', logDir: tmp });
+  try {
+    log('sessiond (SQLite): signing in the bench users');
+    const f = await sessiondFixtures(server.baseUrl, connections);
+    await verifySessiond(server.baseUrl, f);
+    const section = 'sessiond, embedded SQLite';
+    const loads = sessiondLoads('sqlite', server.baseUrl, f);
+    if (only.has('sqlite')) {
+      for (const load of [loads.validate, loads.me, loads.list, loads.count]) await measure(server, section, [load]);
+    }
+    if (only.has('signin')) await signIns(server, f);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Sign-in is bounded by argon2id (OWASP parameters), which @node-rs/argon2 runs on libuv's thread
+ * pool. Three measurements: sign-ins alone; the session check while sign-ins run at full speed;
+ * and while they run at a quarter of that rate.
+ */
+async function signIns(server: ServerProcess, f: SessiondFixtures) {
+  const section = 'sessiond, embedded SQLite: sign-in';
+  const signIn = (conns: number, overallRate?: number): LoadSpec => ({
+    baseUrl: server.baseUrl,
+    connections: conns,
+    ...(overallRate ? { overallRate } : {}),
+    requests: [{ method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: f.sessions[0]!.email, password: BENCH_PASSWORD }) }],
+  });
+  const check = sessiondLoads('signin', server.baseUrl, f).validate;
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const [alone] = await measure(server, section, [{ key: 'signin.alone', scenario: `Sign-in \`POST /auth/login\` alone (${poolSize} connections)`, spec: signIn(poolSize) }]);
+  await measure(server, section, [
+    { key: 'signin.full.check', scenario: 'Session check while sign-ins run at full speed', spec: check.spec },
+    { key: 'signin.full.signin', scenario: `… the sign-ins (${poolSize} connections)`, spec: signIn(poolSize) },
+  ]);
+  const rate = Math.max(1, Math.round(alone!.result.requestsPerSecond / 4));
+  await measure(server, section, [
+    { key: 'signin.quarter.check', scenario: 'Session check while sign-ins run at a quarter of full speed', spec: check.spec },
+    { key: 'signin.quarter.signin', scenario: `… the sign-ins (fixed ${rate}/s)`, spec: signIn(2, rate) },
+  ]);
+}
+
+async function sessiondPostgres(redisUrl: string | undefined) {
+  const db = await scratchDatabase('sessiond_bench');
+  const dataDir = path.join(tmp, 'sessiond-postgres');
+  const env = { ...sessiondEnv(dataDir), DATABASE_URL: db.url, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) };
+  const server = await startServer({ name: 'sessiond-postgres', entry: 'bench/servers/sessiond.ts', env, readyPath: '/health', logDir: tmp, postgresDatabase: db.name });
+  try {
+    log(`sessiond (PostgreSQL${redisUrl ? ' + Redis' : ''}): signing in the bench users`);
+    const f = await sessiondFixtures(server.baseUrl, connections);
+    await verifySessiond(server.baseUrl, f);
+    const section = `sessiond, PostgreSQL${redisUrl ? ' + Redis' : ''}`;
+    const loads = sessiondLoads('postgres', server.baseUrl, f);
+    for (const load of [loads.validate, loads.me, loads.list, loads.count]) await measure(server, section, [load]);
+  } finally {
+    await server.stop();
+    await db.drop();
+  }
+}
+
+async function betterAuth(kind: 'sqlite' | 'postgres') {
+  const db = kind === 'postgres' ? await scratchDatabase('better_auth_bench') : undefined;
+  const database = db ? db.url : `sqlite:${path.join(tmp, 'better-auth.sqlite')}`;
+  const server = await startServer({ name: `better-auth-${kind}`, entry: 'bench/servers/better-auth.ts', env: { BETTER_AUTH_DATABASE: database }, readyPath: '/api/auth/ok', logDir: tmp, ...(db ? { postgresDatabase: db.name } : {}) });
+  try {
+    log(`Better Auth (${kind}): signing up the bench users`);
+    const f = await betterAuthFixtures(server.baseUrl, connections);
+    await expectOk(`${server.baseUrl}/api/auth/get-session`, { cookie: f.cookies[0]! }, (j) => typeof j?.session?.id === 'string', 'get-session');
+    await expectOk(`${server.baseUrl}/api/auth/list-sessions`, { cookie: f.listUser[0]! }, (j) => Array.isArray(j) && j.length === 3, 'list-sessions');
+    const section = `Better Auth ${betterAuthVersion()}, ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`;
+    const prefix = `ba-${kind}`;
+    await measure(server, section, [{ key: `${prefix}.get-session`, scenario: 'Session check: `GET /api/auth/get-session`', spec: { baseUrl: server.baseUrl, connections, requests: f.cookies.map((cookie) => ({ path: '/api/auth/get-session', headers: { cookie } })) } }]);
+    await measure(server, section, [{ key: `${prefix}.list-sessions`, scenario: '`GET /api/auth/list-sessions` (user with 3 sessions)', spec: { baseUrl: server.baseUrl, connections, requests: f.listUser.map((cookie) => ({ path: '/api/auth/list-sessions', headers: { cookie } })) } }]);
+  } finally {
+    await server.stop();
+    await db?.drop();
+  }
+}
+
+function betterAuthVersion(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'node_modules', 'better-auth', 'package.json'), 'utf8')).version;
+  } catch {
+    return '';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+/** Targets as ratios to the baseline (issue 5), and as multiples of Better Auth's get-session. */
+const targets: Record<string, number> = {
+  'sqlite.validate': 0.6,
+  'sqlite.me': 0.6,
+  'sqlite.list': 0.25,
+  'postgres.validate': 0.6,
+  'postgres.me': 0.6,
+  'postgres.list': 0.12,
+};
+const peerOf: Record<string, string> = {
+  'sqlite.validate': 'ba-sqlite.get-session',
+  'sqlite.me': 'ba-sqlite.get-session',
+  'sqlite.list': 'ba-sqlite.list-sessions',
+  'postgres.validate': 'ba-postgres.get-session',
+  'postgres.me': 'ba-postgres.get-session',
+  'postgres.list': 'ba-postgres.list-sessions',
+};
+const PEER_CHECK_TARGET = 30;
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+
+function report(context: { postgres: string; redis: string }): string {
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  const baselines = rows.filter((r) => r.key.startsWith('baseline.')).map((r) => r.result.requestsPerSecond);
+  const base = mean(baselines);
+  const lines: string[] = [];
+  lines.push(`Run ${today()}: \`npm run bench\`${process.argv.length > 2 ? ` (arguments: \`${process.argv.slice(2).join(' ')}\`)` : ''}.`);
+  lines.push('');
+  lines.push(`- Machine: ${machineLine()}.`);
+  lines.push(
+    `- Load: autocannon, ${connections} connections, ${warmup} s warm-up then ${seconds} s measured per scenario; ` +
+      `${hasTaskset ? `load generator pinned to core 0, each server to core 1 (\`taskset\`)` : 'NOT pinned (taskset missing)'}; all traffic to 127.0.0.1.`,
+  );
+  lines.push(`- sessiond as \`npm start\` runs it (\`LOG_LEVEL=${logLevel}\`, stdout to /dev/null, \`RATE_LIMIT=off\`, everything else default: argon2id m=19 MiB t=2 p=1, session cache on).`);
+  lines.push(`- ${context.postgres}; ${context.redis}.`);
+  lines.push(`- Baseline = the mean of ${baselines.length} bare node:http run(s) (${baselines.map((b) => fmt(b)).join(' and ')} req/s): the first before, the last after the other scenarios, so their difference shows drift.`);
+  lines.push('');
+
+  // Requests per second of server CPU: the server's own cost, which background load on this
+  // shared machine disturbs much less than raw throughput (see "Method").
+  const perCpu = (r: Measured) => r.result.requestsPerSecond / Math.max(r.cpu.serverPercent / 100, 0.01);
+  const basePerCpu = mean(rows.filter((r) => r.key.startsWith('baseline.')).map(perCpu));
+  const header = ['Scenario', 'req/s', 'p50 ms', 'p99 ms', '× baseline', 'Target', 'vs Better Auth', 'req per server CPU-s (× baseline)', 'CPU % server / pg / other'];
+  const body: Array<Array<string | number>> = [];
+  let section = '';
+  for (const r of rows) {
+    if (r.key.startsWith('signin.')) continue;
+    if (r.section !== section) {
+      section = r.section;
+      body.push([`**${section}**`, '', '', '', '', '', '', '', '']);
+    }
+    const ratio = r.result.requestsPerSecond / base;
+    const target = targets[r.key];
+    let targetText = '';
+    if (target !== undefined) {
+      targetText = ratio >= target ? `≥ ${target}× — **met**` : `≥ ${target}× — short by ${fmt((1 - ratio / target) * 100)} %`;
+    }
+    const peer = peerOf[r.key] ? byKey.get(peerOf[r.key]!) : undefined;
+    let peerText = '';
+    if (peer) {
+      const times = r.result.requestsPerSecond / peer.result.requestsPerSecond;
+      peerText = `${fmt(times, 1)}×`;
+      if (peer.key.endsWith('get-session')) peerText += times >= PEER_CHECK_TARGET ? ` (≥ ${PEER_CHECK_TARGET}×: met)` : ` (≥ ${PEER_CHECK_TARGET}×: short)`;
+    }
+    const failures = r.result.failures ? ` ⚠ ${r.result.failures} failed` : '';
+    body.push([
+      r.scenario + failures,
+      fmt(r.result.requestsPerSecond),
+      fmt(r.result.p50Ms, 2),
+      fmt(r.result.p99Ms, 2),
+      fmt(ratio, 2),
+      targetText,
+      peerText,
+      `${fmt(perCpu(r))} (${fmt(perCpu(r) / basePerCpu, 2)})`,
+      `${fmt(r.cpu.serverPercent)} / ${fmt(r.cpu.postgresPercent)} / ${fmt(r.cpu.otherPercent)}`,
+    ]);
+  }
+  lines.push(table(header, body, ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'r', 'r']));
+
+  const alone = byKey.get('signin.alone');
+  if (alone) {
+    lines.push('');
+    lines.push('**Sign-in and the event loop** (sessiond, embedded SQLite, argon2id at its OWASP parameters):');
+    lines.push('');
+    const check = byKey.get('sqlite.validate');
+    const signBody: Array<Array<string | number>> = [];
+    const perSignInCpu = alone.cpu.serverPercent / alone.result.requestsPerSecond; // % of the core per sign-in/s
+    for (const key of ['signin.alone', 'signin.full.check', 'signin.full.signin', 'signin.quarter.check', 'signin.quarter.signin']) {
+      const r = byKey.get(key);
+      if (!r) continue;
+      let kept = '';
+      if (key.endsWith('.check') && check) {
+        const signKey = key.replace('.check', '.signin');
+        const signs = byKey.get(signKey)?.result.requestsPerSecond ?? 0;
+        const hashingShare = Math.min(100, signs * perSignInCpu);
+        kept = `${fmt((r.result.requestsPerSecond / check.result.requestsPerSecond) * 100)} % of the check alone (sign-ins took ≈ ${fmt(hashingShare)} % of the server core)`;
+      }
+      signBody.push([r.scenario + (r.result.failures ? ` ⚠ ${r.result.failures} failed` : ''), fmt(r.result.requestsPerSecond, 1), fmt(r.result.p50Ms, 2), fmt(r.result.p99Ms, 2), kept]);
+    }
+    lines.push(table(['Load', 'req/s', 'p50 ms', 'p99 ms', 'Throughput kept'], signBody, ['l', 'r', 'r', 'r', 'l']));
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const estimate = (Number(only.has('baseline')) * 2 + Number(only.has('sqlite')) * 4 + Number(only.has('signin')) * 3 + Number(only.has('postgres')) * 4 + Number(only.has('better-auth')) * 4) * (seconds + warmup);
+  log(`sessiond benchmark: ${os.cpus().length} cores, ${connections} connections, ${warmup}+${seconds} s per scenario, about ${Math.ceil(estimate / 60) + 1} min`);
+  let jwt: Awaited<ReturnType<typeof runJwtLibs>> | undefined;
+  if (only.has('jwt')) {
+    log('JWT verifiers (micro-benchmark, bench/jwt-libs.ts):');
+    jwt = await runJwtLibs({ log });
+  }
+
+  const pgProblem = only.has('postgres') || only.has('better-auth') ? await postgresProblem() : 'not requested';
+  const pgText = pgProblem ? `PostgreSQL not measured (${pgProblem})` : `PostgreSQL ${await postgresVersion()} on this machine, not pinned (it shares both cores; its CPU is the "pg" column)`;
+  const redis = await benchRedis();
+
+  if (only.has('baseline')) await baseline('before');
+  if (only.has('sqlite') || only.has('signin')) await sessiondSqlite();
+  if (only.has('postgres') && !pgProblem) await sessiondPostgres(redis.url);
+  if (only.has('better-auth')) {
+    await betterAuth('sqlite');
+    if (!pgProblem) await betterAuth('postgres');
+  }
+  if (only.has('baseline')) await baseline('after');
+
+  const text = report({ postgres: pgText, redis: redis.text });
+  console.log(`\n${text}\n`);
+  if (write) {
+    replaceSection('bench', text);
+    if (jwt) replaceSection('jwt-libs', jwtSection(jwt, 'npm run bench'));
+    log('written to docs/BENCHMARKS.md');
+  }
+}
+
+await session.run(main);
