@@ -155,7 +155,20 @@ describe('the devices page in Chromium', () => {
     const navigations = countNavigations(laptop.page);
     await phoneRow.getByRole('button', { name: 'Sign out' }).click();
     assert.equal(await laptop.page.getByRole('dialog').getByRole('heading').textContent(), 'Sign out Safari 17.1 on iOS 17.1?');
-    await confirm(laptop.page, 'Sign out device');
+    // The service's answer is held back a moment, so the progress can be seen.
+    let answer!: () => void;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    const isRevokeOne = (url: URL) => /^\/sessions\/[\w-]+$/.test(url.pathname);
+    await laptop.page.route(isRevokeOne, async (route) => {
+      await held;
+      await route.continue();
+    });
+    const confirmed = confirm(laptop.page, 'Sign out device');
+    await laptop.page.waitForFunction(() => document.querySelector('#confirm-ok')?.textContent === 'Signing out…');
+    assert.equal(await laptop.page.locator('#confirm-ok').isDisabled(), true);
+    answer();
+    await confirmed;
+    await laptop.page.unroute(isRevokeOne);
     await waitForRows(laptop.page, 1);
     assert.equal(await status(laptop.page).textContent(), 'Signed out Safari 17.1 on iOS 17.1.');
     assert.equal(await laptop.page.evaluate(() => document.activeElement?.id), 'devices-title', 'focus lands on the list, not on <body>');
@@ -207,9 +220,17 @@ describe('the devices page in Chromium', () => {
     await laptop.page.getByRole('button', { name: 'Previous' }).click();
     await waitForRows(laptop.page, 10);
 
-    // Sign out of all other devices: only this one is left.
+    // Sign out of all other devices. The first try meets a dropped connection: the dialog stays
+    // open and says so in a sentence; the second try goes through, and only this device is left.
+    const isRevokeOthers = (url: URL) => url.pathname === '/sessions' && url.searchParams.get('keepCurrent') === 'true';
+    await laptop.page.route(isRevokeOthers, (route) => route.abort('connectionrefused'), { times: 1 });
     await laptop.page.getByRole('button', { name: 'Sign out of all other devices' }).click();
-    await confirm(laptop.page, 'Sign out others');
+    const dialog = laptop.page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Sign out others' }).click();
+    await dialog.getByRole('alert').getByText('Could not reach the service. Check your connection and try again.').waitFor();
+    assert.equal(await dialog.isVisible(), true);
+    await dialog.getByRole('button', { name: 'Sign out others' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     await waitForRows(laptop.page, 1);
     assert.equal(await status(laptop.page).textContent(), 'Signed out of 11 other devices.');
     assert.equal(await laptop.page.locator('#pager').isHidden(), true);
