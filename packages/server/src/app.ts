@@ -222,7 +222,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   // API reference and the devices page use.
   await app.register(helmet, {
     contentSecurityPolicy: {
-      directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+      // No upgrade-insecure-requests: over plain http on any host but localhost it makes the browser
+      // fetch the page's own scripts over https, which fails (a blank page). Behind TLS it is moot.
+      directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'], 'upgrade-insecure-requests': null },
     },
   });
   // CORS is off unless origins are configured; credentials are never needed (bearer tokens).

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { clearRefreshCookie } from '../auth/refresh-cookie.ts';
 import { requireBearer, principalOf } from '../http/authenticate.ts';
 import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
@@ -83,10 +84,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       querystring: RevokeAllQuery,
       response: { 200: { description: 'All sessions revoked successfully', ...ref(RevokeAllResult) }, ...problemResponses(400, 401) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const principal = principalOf(request);
     const keepCurrent = request.query.keepCurrent === true;
     const revokedCount = await sessions.revokeAll(principal.userId, 'user_revoked_all', keepCurrent ? { exceptSessionId: principal.sessionId } : {});
+    // This device's session ended too: drop its (now useless) refresh cookie, as logout does.
+    if (!keepCurrent) clearRefreshCookie(request, reply);
     return { revokedCount };
   });
 

@@ -91,6 +91,7 @@ describe('HTTP hardening', () => {
       assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
       assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'self'|frame-ancestors 'none'/);
       assert.ok(res.headers.get('strict-transport-security'));
+      assert.doesNotMatch(res.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/, 'plain-http deployments keep working');
       assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
       assert.equal(res.headers.get('access-control-allow-origin'), null, 'CORS is off by default');
     }

@@ -79,6 +79,11 @@ describe('browser transport: the refresh token in an HttpOnly cookie', () => {
     const out = await http.post('/auth/logout', undefined, { token: reg.body.accessToken });
     assert.equal(out.status, 204);
     assert.match(cookieOf(out) ?? '', /Expires=Thu, 01 Jan 1970|Max-Age=0/);
+    const reg2 = await http.post('/auth/register', { email: 'l2@example.com', password: 'long enough password' }, { headers: browser });
+    const everywhere = await http.delete('/sessions', { token: reg2.body.accessToken });
+    assert.match(cookieOf(everywhere) ?? '', /Expires=Thu, 01 Jan 1970|Max-Age=0/, 'sign out everywhere clears it too');
+    const kept = await http.post('/auth/login', { email: 'l2@example.com', password: 'long enough password' });
+    assert.equal(cookieOf(await http.delete('/sessions?keepCurrent=true', { token: kept.body.accessToken })), undefined, 'keepCurrent keeps it');
     const dead = await http.post('/auth/refresh', {}, { headers: { ...browser, cookie } });
     assert.equal(dead.status, 401);
     assert.match(cookieOf(dead) ?? '', /Expires=Thu, 01 Jan 1970|Max-Age=0/);
