@@ -34,10 +34,14 @@ export interface AuthServiceDeps {
   telemetry?: Telemetry;
 }
 
+const USER_CACHE_MAX = 10_000;
+const USER_CACHE_TTL_MS = 5 * 60_000;
+
 export function createAuthService(deps: AuthServiceDeps) {
   const { users, sessions, accessTokens, hasher, limiter, clock, passwordPolicy } = deps;
   const ipOf = (client: ClientInfo) => client.ipAddress ?? 'unknown';
   const telemetry = deps.telemetry ?? noopTelemetry;
+  const userCache = new Map<string, { user: User; expiresAtMs: number }>();
   // Verified against when the email is unknown, so a miss costs the same argon2 work as a hit
   // and response timing does not reveal which emails are registered.
   const dummyHash = hasher.hash(crypto.randomBytes(16).toString('base64url'));
@@ -126,7 +130,16 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async me(principal: { userId: string }): Promise<User> {
+      // A user's id, email, name and creation time never change (no endpoint edits them), so a
+      // bounded, short-lived cache is safe; the session check has already run for this request.
+      const nowMs = clock.now();
+      const cached = userCache.get(principal.userId);
+      if (cached && cached.expiresAtMs > nowMs) return cached.user;
       const user = await users.findById(principal.userId);
+      if (user) {
+        if (userCache.size >= USER_CACHE_MAX) userCache.delete(userCache.keys().next().value as string);
+        userCache.set(principal.userId, { user, expiresAtMs: nowMs + USER_CACHE_TTL_MS });
+      }
       // The session check passed, so the user existed a moment ago; if it is gone now, the
       // credential is no longer good.
       if (!user) throw new AppError('invalid_token', 'The account no longer exists.');
