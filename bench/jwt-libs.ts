@@ -196,7 +196,7 @@ if (isMain(import.meta.url)) {
   console.log('JWT verification, one token, calls in series:');
   const results = await runJwtLibs({ log: console.log });
   if (process.argv.includes('--write')) {
-    replaceSection('jwt-libs', jwtSection(results, 'npm run bench:jwt -- --write'));
+    replaceSection('jwt-libs', jwtSection(results, 'npm run bench:jwt'));
     console.log('written to docs/BENCHMARKS.md');
   }
 }

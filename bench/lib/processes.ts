@@ -112,7 +112,7 @@ export async function startServer(options: {
     resolve();
   }));
 
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (exited) throw new Error(`${options.name} exited during start; see ${stderrFile}:\n${fs.readFileSync(stderrFile, 'utf8').slice(-2000)}`);
     try {
@@ -123,7 +123,7 @@ export async function startServer(options: {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${options.name} did not become ready in 60 s; see ${stderrFile}`);
+      throw new Error(`${options.name} did not become ready in 120 s; see ${stderrFile}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
