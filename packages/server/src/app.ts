@@ -213,8 +213,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   });
 
   registerErrorHandling(app, { onDatabaseUnavailable: () => telemetry.backendError('database') });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info({ req: { method: request.method, url: request.url, remoteAddress: request.ip }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');

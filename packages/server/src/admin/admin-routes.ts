@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts';
 import type { EventStore } from '../events/session-event.ts';
 import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
+import { sessionJson } from '../sessions/session-json.ts';
 import { RevokeAllResult, RevokeResult } from '../sessions/session-schemas.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import { normalizeEmail } from '../users/user.ts';
@@ -28,6 +29,8 @@ export interface AdminRoutesOptions {
 }
 
 const security = [{ 'admin-key': [] }];
+/** The admin view has no "current" session. */
+const withoutCurrent = ({ isCurrent: _current, ...rest }: ReturnType<typeof sessionJson>) => rest;
 const tags = ['Admin'];
 
 /**
@@ -97,14 +100,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     const { sessions: list, total } = await sessions.listAll(request.params.userId, request.query.status ?? 'all', page, limit);
     return {
       data: list.map((s) => ({
-        id: s.id,
+        ...withoutCurrent(sessionJson(s)),
         userId: request.params.userId,
-        createdAt: iso(s.createdAtMs),
-        lastActiveAt: iso(s.lastActiveAtMs),
-        expiresAt: iso(s.expiresAtMs),
-        ipAddress: s.ipAddress,
-        userAgent: s.userAgent,
-        device: s.device,
         active: s.active,
         revokedAt: s.revokedAtMs === null ? null : iso(s.revokedAtMs),
         endReason: s.active ? null : s.revokeReason,

@@ -76,12 +76,14 @@ export function createMetrics(sources: MetricsSources) {
 
   /** Records every answered request (onResponse) and serves GET /metrics. */
   function register(app: FastifyInstance) {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
-      if (route === '/metrics') return;
-      const l = { method: request.method, route, status: String(reply.statusCode) };
-      requests.inc(l);
-      duration.observe(l, reply.elapsedTime / 1000);
+      if (route !== '/metrics') {
+        const l = { method: request.method, route, status: String(reply.statusCode) };
+        requests.inc(l);
+        duration.observe(l, reply.elapsedTime / 1000);
+      }
+      done();
     });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
       reply.type(registry.contentType).send(await registry.metrics()),

@@ -14,23 +14,15 @@ import {
   SessionList,
   SessionValidation,
 } from './session-schemas.ts';
-import type { SessionService, SessionView } from './session-service.ts';
+import type { SessionService } from './session-service.ts';
+import { sessionJson } from './session-json.ts';
 
 export interface SessionRoutesOptions {
   sessions: SessionService;
   accessTokens: AccessTokens;
 }
 
-const sessionJson = (s: SessionView) => ({
-  id: s.id,
-  createdAt: iso(s.createdAtMs),
-  lastActiveAt: iso(s.lastActiveAtMs),
-  expiresAt: iso(s.expiresAtMs),
-  ipAddress: s.ipAddress,
-  userAgent: s.userAgent,
-  device: s.device,
-  isCurrent: s.isCurrent,
-});
+
 
 const security = [{ 'JWT-auth': [] }];
 const tags = ['Sessions'];

@@ -70,7 +70,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       const hit = cache.get(sessionId);
       // A cached entry that looks idle-expired may only be stale: another instance may have seen
       // activity since. Re-read it rather than refuse a live session.
-      if (hit && (hit.revoked || isActive({ ...hit, revokedAtMs: null }, policy, nowMs))) {
+      if (hit && (hit.revoked || nowMs < effectiveExpiryMs(hit, policy))) {
         telemetry.cacheLookup(true);
         return hit;
       }
@@ -85,7 +85,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
   }
 
   function active(entry: CachedSession, nowMs: number): boolean {
-    return !entry.revoked && isActive({ ...entry, revokedAtMs: null }, policy, nowMs);
+    return !entry.revoked && nowMs < effectiveExpiryMs(entry, policy);
   }
 
   /** Records activity, throttled to one write per session per interval; never delays the request. */
