@@ -7,7 +7,6 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { MemoryCounterStore, type CounterStore } from './abuse/counter-store.ts';
 import { createRateLimiter } from './abuse/rate-limiter.ts';
 import { RedisCounterStore } from './abuse/redis-counter-store.ts';

@@ -4,7 +4,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
 import { createMigrator, openDatabase } from './database/database.ts';
 import { normalizeEmail } from './users/user.ts';
-import { loadOrCreateKeyFile, rotateKeys, writeKeyFile } from './tokens/key-store.ts';
+import { loadOrCreateKeyFile, retireAfterMs, rotateKeys, writeKeyFile } from './tokens/key-store.ts';
 
 /**
  * Operator commands: `npm run cli -- <command>` (or `npm run migrate`). Exit codes: 0 success,
@@ -86,10 +86,10 @@ commands.keys = async (config, args) => {
     writeKeyFile(file, material);
     console.log(`new signing key ${material.signingKeys[0]!.kid} written to ${file}`);
   }
-  const retireAfterMs = (config.accessTokenTtlSeconds + 120) * 1000;
+  const retireMs = retireAfterMs(config.accessTokenTtlSeconds);
   material.signingKeys.forEach((k, i) => {
     const successor = material.signingKeys[i - 1];
-    const state = !successor ? 'signing' : now < successor.createdAtMs + retireAfterMs ? 'verifying' : 'retired';
+    const state = !successor ? 'signing' : now < successor.createdAtMs + retireMs ? 'verifying' : 'retired';
     console.log(`${k.kid}  created ${new Date(k.createdAtMs).toISOString()}  ${state}`);
   });
   return 0;

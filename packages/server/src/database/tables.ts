@@ -73,4 +73,3 @@ export interface Database {
   admin_keys: AdminKeyTable;
 }
 
-export type { Generated };

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../clock.ts';
-import type { KeyMaterial } from './key-store.ts';
+import { retireAfterMs, type KeyMaterial } from './key-store.ts';
 
 /** What a verified access token tells us. */
 export interface AccessClaims {
@@ -130,7 +130,7 @@ class VerifiedTokenCache {
 }
 
 export function createAccessTokens(initialKeys: KeyMaterial, options: AccessTokenOptions, clock: Clock): AccessTokens {
-  const retireAfterMs = (options.ttlSeconds + 120) * 1000;
+  const retireAfterMsValue = retireAfterMs(options.ttlSeconds);
   let signing!: { kid: string; key: crypto.KeyObject };
   let verifying = new Map<string, ActiveKey>();
   const verified = new VerifiedTokenCache(options.verifiedCacheMaxEntries ?? DEFAULT_VERIFIED_CACHE_MAX_ENTRIES);
@@ -146,7 +146,7 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
         kid: k.kid,
         publicKey,
         jwk: { ...publicKey.export({ format: 'jwk' }), kid: k.kid, alg: ALGORITHM, use: 'sig' },
-        retiresAtMs: successor ? successor.createdAtMs + retireAfterMs : Number.POSITIVE_INFINITY,
+        retiresAtMs: successor ? successor.createdAtMs + retireAfterMsValue : Number.POSITIVE_INFINITY,
       });
     });
     signing = { kid: first.kid, key: crypto.createPrivateKey({ key: first.privateJwk, format: 'jwk' }) };

@@ -68,6 +68,15 @@ export function loadOrCreateKeyFile(file: string, nowMs: number): KeyMaterial {
   return parseKeyMaterial(fs.readFileSync(file, 'utf8'), file);
 }
 
+/**
+ * How long a replaced key keeps verifying after its successor appeared: one access-token lifetime
+ * (every token it signed has expired by then) plus 2 minutes for instances that reload the key file
+ * late. The one definition used by the verifier and by `sessiond keys list`.
+ */
+export function retireAfterMs(accessTokenTtlSeconds: number): number {
+  return (accessTokenTtlSeconds + 120) * 1000;
+}
+
 /** Writes the key file atomically (temp file + rename), keeping mode 0600. */
 export function writeKeyFile(file: string, material: KeyMaterial): void {
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
@@ -80,7 +89,7 @@ export function writeKeyFile(file: string, material: KeyMaterial): void {
  * `dropAfterMs` (their tokens long expired) are dropped from the file.
  */
 export function rotateKeys(material: KeyMaterial, nowMs: number, dropAfterMs: number): KeyMaterial {
-  const kept = material.signingKeys.filter((k, i) => {
+  const kept = material.signingKeys.filter((_key, i) => {
     if (i === 0) return true;
     const successor = material.signingKeys[i - 1]!;
     return nowMs - successor.createdAtMs < dropAfterMs;

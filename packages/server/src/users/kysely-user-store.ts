@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UserTable } from '../database/tables.ts';
 import { isUniqueViolation } from '../database/errors.ts';
-import type { User, UserWithPassword } from './user.ts';
+import type { User } from './user.ts';
 import type { UserStore } from './user-store.ts';
 
 function toUser(row: Pick<Selectable<UserTable>, 'id' | 'email' | 'name' | 'created_at'>): User {
@@ -40,4 +40,3 @@ export function createKyselyUserStore(db: Kysely<Database>): UserStore {
   };
 }
 
-export type { UserWithPassword };
