@@ -3,7 +3,7 @@ import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import cluster from 'node:cluster';
 import crypto from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -129,7 +129,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     // socket peer, so a client cannot choose the address recorded on its session.
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // One log line per request (below, onResponse) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const logError = (error: unknown) => app.log.error({ err: error }, 'background task failed');
