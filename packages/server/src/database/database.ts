@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import type { Database } from './tables.ts';
 import { migrationProvider } from './migrations/index.ts';
@@ -71,7 +71,7 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   let closed = false;
   return {
     db,
@@ -80,6 +80,31 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       if (closed) return;
       closed = true;
       await db.destroy();
+    },
+  };
+}
+
+/** Distinct SQL texts kept prepared; Kysely builds the same few texts over and over. */
+const STATEMENT_CACHE_SIZE = 200;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; SQLite then parses and plans the same text each
+ * time (a tenth of a `GET /sessions`, docs/BENCHMARKS.md). Prepared statements are reusable: they
+ * run synchronously to completion, so no two uses overlap. Bounded: texts that vary (IN lists of
+ * different lengths) evict the oldest.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (text: string) => {
+      let statement = statements.get(text);
+      if (!statement) {
+        statement = sqlite.prepare(text);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+        statements.set(text, statement);
+      }
+      return statement as unknown as ReturnType<SqliteDatabase['prepare']>;
     },
   };
 }
