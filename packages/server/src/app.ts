@@ -2,9 +2,9 @@ import path from 'node:path';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import cluster from 'node:cluster';
-import crypto from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
+import pino from 'pino';
 import { sql } from 'kysely';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { MemoryCounterStore, type CounterStore } from './abuse/counter-store.ts';
@@ -18,7 +18,7 @@ import { createKyselyWebhookCursorStore } from './events/kysely-webhook-cursor-s
 import { WebhookDeliverer } from './events/webhook-deliverer.ts';
 import type { EventStore } from './events/session-event.ts';
 import { authSchemas } from './auth/auth-schemas.ts';
-import { authRoutes } from './auth/auth-routes.ts';
+import { authFastRoutes, authRoutes } from './auth/auth-routes.ts';
 import { createAuthService } from './auth/auth-service.ts';
 import { createPasswordHasher } from './auth/password-hasher.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -26,7 +26,10 @@ import type { AppConfig } from './config.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './database/database.ts';
 import { registerErrorHandling, sendProblem } from './http/error-handler.ts';
 import { registerValidation } from './http/validation.ts';
-import { securityHeaders } from './http/security-headers.ts';
+import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.ts';
+import { createFastPath, createHttpServer, type FastPath } from './http/fast-path.ts';
+import { requestId } from './http/request-id.ts';
+import { createAccessLog } from './observability/access-log.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerWebPage } from './http/web-page.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -37,7 +40,7 @@ import { RevocationFeed } from './sessions/revocation-feed.ts';
 import { createClusterBus, createPostgresBus, createRedisBus, type RevocationBus } from './sessions/revocation-bus.ts';
 import { SessionCache } from './sessions/session-cache.ts';
 import { sessionSchemas } from './sessions/session-schemas.ts';
-import { sessionRoutes } from './sessions/session-routes.ts';
+import { sessionFastRoutes, sessionRoutes } from './sessions/session-routes.ts';
 import { createSessionService, type SessionService } from './sessions/session-service.ts';
 import { createAccessTokens, type AccessTokens } from './tokens/access-tokens.ts';
 import { loadOrCreateKeyFile, reloadKeyFileIfChanged, type KeyMaterial } from './tokens/key-store.ts';
@@ -60,6 +63,8 @@ export interface Services {
   reloadKeys(): boolean;
   /** Webhook delivery from the outbox; undefined without WEBHOOK_URLS. Tests run rounds with tick(). */
   webhooks: WebhookDeliverer | undefined;
+  /** The session checks' fast path (http/fast-path.ts); undefined with FAST_PATH=off. */
+  fastPath: FastPath | undefined;
 }
 
 declare module 'fastify' {
@@ -109,7 +114,11 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const keys = deps.keys ?? loadOrCreateKeyFile(keysFile, clock.now());
 
   const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel, redact: redactPaths },
+    // Logs go to stdout with synchronous writes: a line is out before the next statement runs (none
+    // lost in a crash), and the request log batches its lines per event-loop turn
+    // (observability/access-log.ts), so there are few writes. pino's default, asynchronous writes
+    // through the thread pool, cost more here: the pool's thread competes for the same core.
+    logger: deps.logger ?? { level: config.logLevel, redact: redactPaths, stream: pino.destination({ dest: 1, sync: true }) },
     bodyLimit: config.bodyLimitBytes,
     // Bounded inputs everywhere: long URLs and header floods are refused by Node before routing.
     // No trailing-slash folding: `DELETE /sessions/` (an empty id) must not become `DELETE /sessions`.
@@ -121,16 +130,21 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     // Every log line of a request carries its id; a caller's X-Request-Id is kept when it is sane
     // (so ids can be followed across services), otherwise a UUID is made.
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : crypto.randomUUID();
-    },
+    genReqId: (req) => requestId(req.headers['x-request-id']),
     // X-Forwarded-For is believed only from the configured proxies; otherwise request.ip is the
     // socket peer, so a client cannot choose the address recorded on its session.
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // One log line per request (below, onResponse) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // The session checks' fast path goes first (http/fast-path.ts); it is built with the services
+    // below, and until then (and with FAST_PATH=off) every request goes to Fastify.
+    serverFactory: (handler, options) =>
+      createHttpServer(options as Parameters<typeof createHttpServer>[0], (request, response) => {
+        if (!fastPath?.handle(request, response)) handler(request, response);
+      }),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  let fastPath: FastPath | undefined;
+  const accessLog = createAccessLog(app.log);
 
   const logError = (error: unknown) => app.log.error({ err: error }, 'background task failed');
   // Set once the deliverer exists (below); read by the metrics at scrape time.
@@ -217,16 +231,16 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info({ req: { method: request.method, url: request.url, remoteAddress: request.ip }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    accessLog({ reqId: request.id, method: request.method, url: request.url, remoteAddress: request.ip, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime });
     done();
   });
   app.addHook('onRequest', async (request) => {
     if (request.url.length > MAX_URL_LENGTH) throw new AppError('uri_too_long', `Request targets are limited to ${MAX_URL_LENGTH} characters.`);
   });
-  // Security headers on every response, errors included (helmet's defaults: CSP, nosniff,
-  // frame-ancestors, HSTS, referrer policy, COOP/CORP), computed once. The CSP allows only
-  // same-origin scripts and styles, which the API reference and the devices page use.
-  const headers = securityHeaders({
+  // Security headers on every response, errors included: the API's set (http/security-headers.ts);
+  // the HTML documents (the devices page, /docs) replace it with helmet's set, computed once. Their
+  // CSP allows only same-origin scripts and styles, which the API reference and the devices page use.
+  const pageHeaders = pageSecurityHeaders({
     contentSecurityPolicy: {
       // No upgrade-insecure-requests: over plain http on any host but localhost it makes the browser
       // fetch the page's own scripts over https, which fails (a blank page). Behind TLS it is moot.
@@ -234,7 +248,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     },
   });
   app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+    reply.headers(apiSecurityHeaders);
     done();
   });
   // CORS is off unless origins are configured; credentials are never needed (bearer tokens).
@@ -246,7 +260,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   registerValidation(app, sharedSchemas);
   // Fastify parses text/plain bodies by default; the API speaks JSON only, so that is a 415.
   app.removeContentTypeParser('text/plain');
-  await registerOpenApi(app, { version: VERSION });
+  await registerOpenApi(app, { version: VERSION, pageHeaders });
 
   await app.register(healthRoutes, { db: database.db, redis });
   metrics.register(app);
@@ -254,7 +268,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   app.get('/.well-known/jwks.json', {
     schema: { operationId: 'Meta_jwks', tags: ['Meta'], summary: 'Public keys that verify access tokens (JWKS)' },
   }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks()));
-  await registerWebPage(app); // the devices page at / (packages/web)
+  await registerWebPage(app, { pageHeaders }); // the devices page at / (packages/web)
 
   await app.register(cookie);
   await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
@@ -313,7 +327,25 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       }
     }, KEY_RELOAD_INTERVAL_MS));
   }
-  app.decorate('sessiond', { sessions, users: userStore, adminKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks });
+  if (config.fastPath) {
+    fastPath = createFastPath({
+      accessTokens,
+      sessions,
+      routes: [...sessionFastRoutes(sessions), ...authFastRoutes(auth)],
+      securityHeaders: apiSecurityHeaders,
+      accessLog,
+      recordRequest: metrics.recordRequest,
+      trustProxy: config.trustProxy,
+      cors: config.corsOrigins.length > 0,
+    });
+    // From the start of close(), Fastify answers 503 on kept-alive connections; so must every request.
+    const closing = fastPath;
+    app.addHook('preClose', (done) => {
+      closing.stop();
+      done();
+    });
+  }
+  app.decorate('sessiond', { sessions, users: userStore, adminKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks, fastPath });
   if (config.purgeIntervalSeconds > 0) {
     let sweeping = false;
     timers.push(setInterval(() => {
@@ -337,6 +369,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     for (const bus of buses) await bus.close();
     redis?.disconnect();
     if (ownsDatabase) await database.close();
+    accessLog.flush();
   });
 
   return app;

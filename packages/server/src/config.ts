@@ -17,6 +17,7 @@ export const EnvSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   PG_NOTIFY: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
+  FAST_PATH: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   LOG_LEVEL: Type.Optional(Type.Union([
     Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
@@ -64,6 +65,8 @@ export interface AppConfig {
   workers: number;
   /** Push revocations through PostgreSQL LISTEN/NOTIFY (off e.g. behind a transaction-mode pooler). */
   pgNotify: boolean;
+  /** Answer session checks that memory can settle before Fastify's pipeline (http/fast-path.ts). */
+  fastPath: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   accessTokenTtlSeconds: number;
   sessionIdleTimeoutSeconds: number;
@@ -127,6 +130,7 @@ export const defaultConfig: AppConfig = {
   redisUrl: undefined,
   workers: 1,
   pgNotify: true,
+  fastPath: true,
   logLevel: 'info',
   accessTokenTtlSeconds: 15 * 60,
   sessionIdleTimeoutSeconds: 7 * 24 * 3600,
@@ -211,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     redisUrl: e.REDIS_URL,
     workers: e.WORKERS ?? defaultConfig.workers,
     pgNotify: (e.PG_NOTIFY ?? 'on') === 'on',
+    fastPath: (e.FAST_PATH ?? 'on') === 'on',
     logLevel: e.LOG_LEVEL ?? defaultConfig.logLevel,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS ?? defaultConfig.accessTokenTtlSeconds,
     sessionIdleTimeoutSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS ?? defaultConfig.sessionIdleTimeoutSeconds,

@@ -53,11 +53,12 @@ describe('serving the devices page', () => {
     t.after(() => fs.rmSync(empty, { recursive: true, force: true }));
     const app = Fastify();
     t.after(() => app.close());
-    await registerWebPage(app, { distDir: empty });
+    await registerWebPage(app, { distDir: empty, pageHeaders: { 'x-frame-options': 'SAMEORIGIN' } });
     const res = await app.inject('/');
     assert.equal(res.statusCode, 200);
     assert.match(res.headers['content-type'] as string, /^text\/html/);
     assert.match(res.body, /npm run build -w @sessiond\/web/);
     assert.doesNotMatch(res.body, /<script/);
+    assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', 'the page gets the page headers it was given');
   });
 });

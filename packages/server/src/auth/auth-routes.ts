@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { requireBearer, principalOf } from '../http/authenticate.ts';
+import type { FastRoute } from '../http/fast-path.ts';
 import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
 import type { SessionService } from '../sessions/session-service.ts';
@@ -24,6 +25,21 @@ const client = (request: FastifyRequest): ClientInfo => ({
 });
 
 const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
+/** The answer of GET /auth/me, from both paths. */
+const meJson = (user: UserValue, sessionId: string) => ({ user: userJson(user), sessionId });
+
+/** GET /auth/me as the fast path answers it when memory can (http/fast-path.ts). */
+export function authFastRoutes(auth: AuthService): FastRoute[] {
+  return [{
+    path: '/auth/me',
+    route: '/auth/me',
+    answer: (principal) => {
+      const user = auth.meCached(principal.userId);
+      return user && meJson(user, principal.sessionId);
+    },
+  }];
+}
+
 const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
   sessionId: t.sessionId,
   accessToken: t.accessToken,
@@ -125,8 +141,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       },
     }, async (request) => {
       const principal = principalOf(request);
-      const user = await auth.me(principal);
-      return { user: userJson(user), sessionId: principal.sessionId };
+      return meJson(await auth.me(principal), principal.sessionId);
     });
   });
 };

@@ -15,6 +15,9 @@ declare module 'fastify' {
   }
 }
 
+/** `Authorization: Bearer <token>`, the scheme case-insensitive (RFC 9110 §11.1); the token is group 1. */
+export const BEARER = /^Bearer +(\S+)$/i;
+
 /** The authenticated caller of a protected route (the hook guarantees it is set). */
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AppError('unauthenticated', 'Authentication required.');
@@ -33,7 +36,7 @@ export function requireBearer(scope: FastifyInstance, deps: { accessTokens: Acce
     if (typeof header !== 'string' || header.length === 0) {
       throw new AppError('unauthenticated', 'Send an access token: Authorization: Bearer <token>.');
     }
-    const match = /^Bearer +(\S+)$/i.exec(header);
+    const match = BEARER.exec(header);
     if (!match) throw new AppError('unauthenticated', 'The Authorization header must use the Bearer scheme.');
     let claims;
     try {

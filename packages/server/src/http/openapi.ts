@@ -1,12 +1,13 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { usePageSecurityHeaders } from './security-headers.ts';
 
 /**
  * The OpenAPI document is generated from the route schemas that validate requests: there is no
  * second copy of the API. Shared schemas registered with addSchema become named components.
  */
-export async function registerOpenApi(app: FastifyInstance, options: { version: string }) {
+export async function registerOpenApi(app: FastifyInstance, options: { version: string; pageHeaders: Readonly<Record<string, string>> }) {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -34,6 +35,10 @@ export async function registerOpenApi(app: FastifyInstance, options: { version: 
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The reference at /docs is an HTML document: page headers, in a scope of its own.
+  await app.register(async (scope) => {
+    usePageSecurityHeaders(scope, options.pageHeaders);
+    await scope.register(swaggerUi, { routePrefix: '/docs' });
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { usePageSecurityHeaders } from './security-headers.ts';
 
 /** Where `packages/web` builds the devices page (see packages/web/scripts/build-page.ts). */
 export const webDistDir = path.resolve(import.meta.dirname, '../../../web/dist');
@@ -9,6 +10,8 @@ export const webDistDir = path.resolve(import.meta.dirname, '../../../web/dist')
 export interface WebPageOptions {
   /** The built page; `packages/web/dist` by default. */
   distDir?: string;
+  /** Security headers for HTML documents (see http/security-headers.ts). */
+  pageHeaders: Readonly<Record<string, string>>;
 }
 
 /**
@@ -21,8 +24,14 @@ export interface WebPageOptions {
  * content hash, so they may be cached for good; index.html must be revalidated every time, or a
  * browser would keep asking for assets of an old build.
  */
-export async function registerWebPage(app: FastifyInstance, options: WebPageOptions = {}): Promise<void> {
-  const distDir = options.distDir ?? webDistDir;
+export async function registerWebPage(root: FastifyInstance, options: WebPageOptions): Promise<void> {
+  await root.register(async (app) => {
+    usePageSecurityHeaders(app, options.pageHeaders);
+    await servePage(app, options.distDir ?? webDistDir);
+  });
+}
+
+async function servePage(app: FastifyInstance, distDir: string): Promise<void> {
   if (!fs.existsSync(path.join(distDir, 'index.html'))) {
     app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(notBuiltPage));
     return;

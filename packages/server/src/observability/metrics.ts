@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { RequestMetrics } from './request-metrics.ts';
 import type { Telemetry } from './telemetry.ts';
 
 export interface MetricsSources {
@@ -17,21 +18,27 @@ export interface MetricsSources {
 export function createMetrics(sources: MetricsSources) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sessiond_' });
-  const labels = ['method', 'route', 'status'] as const;
-  const requests = new Counter({ name: 'sessiond_http_requests_total', help: 'HTTP requests by route and status', labelNames: labels, registers: [registry] });
-  const duration = new Histogram({
-    name: 'sessiond_http_request_duration_seconds',
-    help: 'HTTP request latency by route and status',
-    labelNames: labels,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  const requests = new RequestMetrics([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+  requests.register(registry);
   const signIns = new Counter({ name: 'sessiond_sign_ins_total', help: 'Sign-in attempts by result', labelNames: ['result'], registers: [registry] });
   const signUps = new Counter({ name: 'sessiond_sign_ups_total', help: 'Accounts created', registers: [registry] });
   const refreshes = new Counter({ name: 'sessiond_refreshes_total', help: 'Token refreshes by result', labelNames: ['result'], registers: [registry] });
   const revocations = new Counter({ name: 'sessiond_revocations_total', help: 'Sessions ended, by reason', labelNames: ['reason'], registers: [registry] });
   const reuse = new Counter({ name: 'sessiond_refresh_token_reuse_detections_total', help: 'Rotated-away refresh tokens presented (session revoked)', registers: [registry] });
-  const cache = new Counter({ name: 'sessiond_session_cache_lookups_total', help: 'Per-request session checks by cache result', labelNames: ['result'], registers: [registry] });
+  // Counted in plain numbers (one per request: prom-client's labelled inc() hashes its labels each
+  // time) and handed to the counter when scraped.
+  const cacheLookups = { hit: 0, miss: 0 };
+  new Counter({
+    name: 'sessiond_session_cache_lookups_total',
+    help: 'Per-request session checks by cache result',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'hit' }, cacheLookups.hit);
+      this.inc({ result: 'miss' }, cacheLookups.miss);
+    },
+  });
   const backendErrors = new Counter({ name: 'sessiond_backend_errors_total', help: 'Errors talking to the database or Redis', labelNames: ['backend'], registers: [registry] });
 
   let activeCache: { value: number; atMs: number } | undefined;
@@ -70,19 +77,21 @@ export function createMetrics(sources: MetricsSources) {
       revocations.inc({ reason }, count);
       if (reason === 'refresh_token_reused') reuse.inc(count);
     },
-    cacheLookup: (hit) => cache.inc({ result: hit ? 'hit' : 'miss' }),
+    cacheLookup: (hit) => {
+      if (hit) cacheLookups.hit++;
+      else cacheLookups.miss++;
+    },
     backendError: (backend) => backendErrors.inc({ backend }),
   };
+
+  /** Records one answered request (Fastify's onResponse hook and the fast path both call this). */
+  const recordRequest = (method: string, route: string, statusCode: number, seconds: number) => requests.record(method, route, statusCode, seconds);
 
   /** Records every answered request (onResponse) and serves GET /metrics. */
   function register(app: FastifyInstance) {
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
-      if (route !== '/metrics') {
-        const l = { method: request.method, route, status: String(reply.statusCode) };
-        requests.inc(l);
-        duration.observe(l, reply.elapsedTime / 1000);
-      }
+      if (route !== '/metrics') recordRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
@@ -90,5 +99,5 @@ export function createMetrics(sources: MetricsSources) {
     );
   }
 
-  return { registry, telemetry, register };
+  return { registry, telemetry, register, recordRequest };
 }

@@ -14,7 +14,8 @@ import {
   SessionList,
   SessionValidation,
 } from './session-schemas.ts';
-import type { SessionService } from './session-service.ts';
+import type { FastRoute } from '../http/fast-path.ts';
+import type { SessionService, Validation } from './session-service.ts';
 import { sessionJson } from './session-json.ts';
 
 export interface SessionRoutesOptions {
@@ -22,7 +23,25 @@ export interface SessionRoutesOptions {
   accessTokens: AccessTokens;
 }
 
+/** The answer of GET /sessions/validate/{id}, from both paths. */
+const validationJson = (sessionId: string, result: Validation) => ({
+  sessionId,
+  valid: result.valid,
+  expiresAt: result.expiresAtMs === null ? null : iso(result.expiresAtMs),
+});
 
+/** The session check as the fast path answers it when memory can (http/fast-path.ts). */
+export function sessionFastRoutes(sessions: SessionService): FastRoute[] {
+  return [{
+    path: '/sessions/validate/',
+    param: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, // SessionId's pattern
+    route: '/sessions/validate/:sessionId',
+    answer: (principal, sessionId) => {
+      const result = sessions.validateCached(principal.userId, sessionId);
+      return result && validationJson(sessionId, result);
+    },
+  }];
+}
 
 const security = [{ 'JWT-auth': [] }];
 const tags = ['Sessions'];
@@ -113,7 +132,6 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     },
   }, async (request) => {
     const { sessionId } = request.params;
-    const result = await sessions.validate(principalOf(request).userId, sessionId);
-    return { sessionId, valid: result.valid, expiresAt: result.expiresAtMs === null ? null : iso(result.expiresAtMs) };
+    return validationJson(sessionId, await sessions.validate(principalOf(request).userId, sessionId));
   });
 };

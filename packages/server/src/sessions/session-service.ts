@@ -29,6 +29,12 @@ export interface SessionView {
   isCurrent: boolean;
 }
 
+/** Whether a session is active, and until when at most (its idle or absolute expiry). */
+export interface Validation {
+  valid: boolean;
+  expiresAtMs: number | null;
+}
+
 export interface SessionServiceOptions {
   policy: LifetimePolicy;
   /** At most one lastActiveAt write per session per this interval. */
@@ -64,18 +70,22 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
     telemetry.revoked(reason, sessionIds.length);
   }
 
+  /**
+   * Session state from the cache alone, when it can be trusted; undefined when the database must be
+   * asked. A cached entry that looks idle-expired may only be stale: another instance may have seen
+   * activity since, so it is re-read rather than used to refuse a live session.
+   */
+  function fromCache(sessionId: string, nowMs: number): CachedSession | undefined {
+    if (!cache.isTrusted(nowMs)) return undefined;
+    const hit = cache.get(sessionId);
+    return hit && (hit.revoked || nowMs < effectiveExpiryMs(hit, policy)) ? hit : undefined;
+  }
+
   /** Session state for a check: from the cache when it can be trusted, else from the database. */
   async function lookup(sessionId: string, nowMs: number): Promise<CachedSession | undefined> {
-    if (cache.isTrusted(nowMs)) {
-      const hit = cache.get(sessionId);
-      // A cached entry that looks idle-expired may only be stale: another instance may have seen
-      // activity since. Re-read it rather than refuse a live session.
-      if (hit && (hit.revoked || nowMs < effectiveExpiryMs(hit, policy))) {
-        telemetry.cacheLookup(true);
-        return hit;
-      }
-    }
-    telemetry.cacheLookup(false);
+    const hit = fromCache(sessionId, nowMs);
+    telemetry.cacheLookup(hit !== undefined);
+    if (hit) return hit;
     const record = await store.get(sessionId);
     if (!record) return undefined;
     const entry = toCached(record);
@@ -86,6 +96,12 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
 
   function active(entry: CachedSession, nowMs: number): boolean {
     return !entry.revoked && nowMs < effectiveExpiryMs(entry, policy);
+  }
+
+  /** Another user's session is simply "not valid", exactly like an unknown one. */
+  function validation(entry: CachedSession | undefined, userId: string, nowMs: number): Validation {
+    if (!entry || entry.userId !== userId || !active(entry, nowMs)) return { valid: false, expiresAtMs: null };
+    return { valid: true, expiresAtMs: effectiveExpiryMs(entry, policy) };
   }
 
   /** Records activity, throttled to one write per session per interval; never delays the request. */
@@ -154,6 +170,21 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       noteActivity(entry, nowMs);
     },
 
+    /**
+     * The same check from memory alone, for the fast path (http/fast-path.ts): true only when the
+     * trusted cache shows the token's session live and the subject's (activity is then noted as
+     * authenticate() notes it). False means "not known here", never "refused": the caller must then
+     * run authenticate(), which alone refuses. So every refusal has one source.
+     */
+    authenticateCached(claims: AccessClaims): boolean {
+      const nowMs = clock.now();
+      const entry = fromCache(claims.sessionId, nowMs);
+      if (!entry || entry.userId !== claims.userId || !active(entry, nowMs)) return false;
+      telemetry.cacheLookup(true);
+      noteActivity(entry, nowMs);
+      return true;
+    },
+
     async list(userId: string, currentSessionId: string | undefined, page: number, limit: number) {
       const nowMs = clock.now();
       const { sessions, total } = await store.listActive(userId, activeWindow(policy, nowMs), { offset: (page - 1) * limit, limit });
@@ -165,11 +196,18 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
     },
 
     /** Validity of one of the caller's sessions; another user's session is simply "not valid". */
-    async validate(userId: string, sessionId: string): Promise<{ valid: boolean; expiresAtMs: number | null }> {
+    async validate(userId: string, sessionId: string): Promise<Validation> {
       const nowMs = clock.now();
-      const entry = await lookup(sessionId, nowMs);
-      if (!entry || entry.userId !== userId || !active(entry, nowMs)) return { valid: false, expiresAtMs: null };
-      return { valid: true, expiresAtMs: effectiveExpiryMs(entry, policy) };
+      return validation(await lookup(sessionId, nowMs), userId, nowMs);
+    },
+
+    /** validate() from the trusted cache alone; undefined when only the database can answer. */
+    validateCached(userId: string, sessionId: string): Validation | undefined {
+      const nowMs = clock.now();
+      const entry = fromCache(sessionId, nowMs);
+      if (!entry) return undefined;
+      telemetry.cacheLookup(true);
+      return validation(entry, userId, nowMs);
     },
 
     /** Revokes one of the caller's active sessions; 404 (the same for every cause) otherwise. */

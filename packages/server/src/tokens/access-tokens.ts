@@ -43,6 +43,11 @@ export interface AccessTokens {
   issue(userId: string, sessionId: string): Promise<{ token: string; expiresInSeconds: number }>;
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws InvalidTokenError. */
   verify(token: string): Promise<AccessClaims>;
+  /**
+   * The claims of a token this process has already verified and that is still good (unexpired, its
+   * key live), synchronously; undefined for anything else, which only `verify` may judge.
+   */
+  verifyCached(token: string): AccessClaims | undefined;
   /** The public keys that currently verify, as a JWKS document. */
   jwks(): { keys: crypto.JsonWebKey[] };
   /** Replaces the key set (after `sessiond keys rotate` changed the key file); empties the verified-token cache. */
@@ -171,6 +176,15 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
         .setJti(crypto.randomUUID())
         .sign(signing.key);
       return { token, expiresInSeconds: options.ttlSeconds };
+    },
+
+    verifyCached(token) {
+      const hit = verified.get(token);
+      if (!hit) return undefined;
+      // The same re-checks as a hit in verify(); an entry that fails them is verify()'s to drop.
+      const nowMs = clock.now();
+      const key = verifying.get(hit.kid);
+      return nowMs < hit.claims.expiresAtMs && key !== undefined && nowMs < key.retiresAtMs ? hit.claims : undefined;
     },
 
     async verify(token) {

@@ -88,15 +88,24 @@ describe('HTTP hardening', () => {
     assert.ok(env);
     for (const res of [await env.http.get('/health'), await env.http.get('/sessions'), await env.http.get('/nope')]) {
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
-      assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
-      assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'self'|frame-ancestors 'none'/);
+      // API answers: the OWASP REST set (http/security-headers.ts); nothing may be cached or framed.
+      assert.equal(res.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'");
+      assert.equal(res.headers.get('x-frame-options'), 'DENY');
+      assert.equal(res.headers.get('cache-control'), 'no-store');
       assert.ok(res.headers.get('strict-transport-security'));
       assert.doesNotMatch(res.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/, 'plain-http deployments keep working');
-      assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+      assert.equal(res.headers.get('referrer-policy'), null, 'not sent on JSON: no document navigates from it (http/security-headers.ts)');
       assert.equal(res.headers.get('access-control-allow-origin'), null, 'CORS is off by default');
     }
     const reg = await env.http.post('/auth/register', { email: 'h@example.com', password: 'long enough password' });
     assert.equal(reg.headers.get('cache-control'), 'no-store', 'token responses are not cacheable');
+    // The API reference is an HTML document: helmet's page set (its scripts are same-origin), not the API's.
+    const docs = await fetch(`${env.url}/docs/`);
+    assert.equal(docs.status, 200);
+    assert.match(docs.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(docs.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(docs.headers.get('x-frame-options'), 'SAMEORIGIN');
+    assert.equal(docs.headers.get('cache-control'), null);
   });
 
   test('CORS answers only configured origins', async (t) => {

@@ -43,6 +43,17 @@ describe('observability', () => {
     assert.equal(sample(text, 'sessiond_http_requests_total', { method: 'GET', route: '/sessions/validate/:sessionId', status: '200' }), 3);
     assert.equal(sample(text, 'sessiond_http_requests_total', { method: 'GET', route: '/sessions/validate/:sessionId', status: '401' }), 1);
     assert.ok((sample(text, 'sessiond_http_request_duration_seconds_count', { route: '/auth/login', status: '200' }) ?? 0) >= 2);
+    // The latency histogram in Prometheus form: cumulative buckets ending in +Inf = count, and a sum.
+    assert.match(text, /^# TYPE sessiond_http_request_duration_seconds histogram$/m);
+    assert.match(text, /^# TYPE sessiond_http_requests_total counter$/m);
+    const check = { method: 'GET', route: '/sessions/validate/:sessionId', status: '200' };
+    const buckets = ['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'].map((le) => sample(text, 'sessiond_http_request_duration_seconds_bucket', { ...check, le }));
+    assert.ok(buckets.every((v) => v !== undefined), 'every bucket is exported');
+    assert.ok(buckets.every((v, i) => i === 0 || v! >= buckets[i - 1]!), 'buckets are cumulative');
+    assert.equal(buckets.at(-1), 3);
+    assert.equal(sample(text, 'sessiond_http_request_duration_seconds_count', check), 3);
+    const sum = sample(text, 'sessiond_http_request_duration_seconds_sum', check) ?? -1;
+    assert.ok(sum > 0 && sum < 3, `the sum of three latencies in seconds: ${sum}`);
     assert.equal(sample(text, 'sessiond_sign_ins_total', { result: 'success' }), 2);
     assert.equal(sample(text, 'sessiond_sign_ins_total', { result: 'failure' }), 1);
     assert.equal(sample(text, 'sessiond_sign_ups_total'), 1);
@@ -66,9 +77,13 @@ describe('observability', () => {
     const mine = await env.http.get('/health', { headers: { 'x-request-id': 'trace-abc.123' } });
     assert.equal(mine.headers.get('x-request-id'), 'trace-abc.123');
     const hostile = await env.http.get('/health', { headers: { 'x-request-id': 'a"b\nc'.replace('\n', ' ') + 'x'.repeat(100) } });
-    assert.match(hostile.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, 'an unsafe id is replaced');
-    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.req || l.res);
-    assert.equal(requestLines.length, 2, 'one line per request');
+    const made = hostile.headers.get('x-request-id') ?? '';
+    assert.match(made, /^[0-9a-f]{12}-[0-9a-z]+$/, 'an unsafe id is replaced by <process prefix>-<counter>');
+    const next = (await env.http.get('/health')).headers.get('x-request-id') ?? '';
+    assert.equal(next.split('-')[0], made.split('-')[0], 'one prefix per process');
+    assert.notEqual(next, made, 'a new id per request');
+    const requestLines = lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.req || l.res);
+    assert.equal(requestLines.length, 3, 'one line per request');
     assert.ok(requestLines.every((l) => typeof l.reqId === 'string'));
     assert.ok(requestLines.some((l) => l.reqId === 'trace-abc.123'));
   });

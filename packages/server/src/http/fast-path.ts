@@ -1,0 +1,158 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import proxyAddr from '@fastify/proxy-addr';
+import type { AccessLog } from '../observability/access-log.ts';
+import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+import type { Principal } from './authenticate.ts';
+import { requestId } from './request-id.ts';
+
+/**
+ * A route the fast path may answer: a GET with no query and no body, either at `path` exactly or,
+ * with `param`, at `path` followed by one parameter that must match `param` entirely.
+ */
+export interface FastRoute {
+  path: string;
+  param?: RegExp;
+  /** The same route's pattern in Fastify (the metrics label). */
+  route: string;
+  /**
+   * The route's 200 answer, the very object its Fastify handler returns, from memory alone;
+   * undefined when only the full route can answer (it then runs as if the fast path did not exist).
+   */
+  answer(principal: Principal, param: string): object | undefined;
+}
+
+export interface FastPathDeps {
+  accessTokens: AccessTokens;
+  sessions: SessionService;
+  routes: FastRoute[];
+  /** The security headers every API answer carries (http/security-headers.ts). */
+  securityHeaders: Readonly<Record<string, string>>;
+  accessLog: AccessLog;
+  recordRequest(method: string, route: string, statusCode: number, seconds: number): void;
+  /** config.trustProxy: whose X-Forwarded-For is believed for the client address, as Fastify does. */
+  trustProxy: string[];
+  /** CORS configured: requests with an Origin get CORS headers from @fastify/cors, so they take the full path. */
+  cors: boolean;
+}
+
+export interface FastPath {
+  /** Answers the request and returns true, or returns false having touched nothing. */
+  handle(request: IncomingMessage, response: ServerResponse): boolean;
+  /** Stops answering (the app is closing: Fastify answers 503 from then on). */
+  stop(): void;
+  /** Requests answered here since start (tests check that the path really ran). */
+  readonly served: number;
+}
+
+/**
+ * The fast path: answers the session checks (`GET /sessions/validate/{id}`, `GET /auth/me`) that
+ * memory can settle, before Fastify's request pipeline (routing, hooks, promises, a child logger,
+ * serialization): about two thirds of a check's CPU went there, and the check is the request every
+ * application makes on every one of its own requests (docs/BENCHMARKS.md).
+ *
+ * Why it cannot accept what the full path would refuse: it answers only when
+ * - the bearer token is a string this process has already verified in full (signature, pinned
+ *   algorithm, typ, iss, aud, exp) and that is still unexpired with a live key (`verifyCached`);
+ * - the trusted session cache shows the token's session live and the subject's
+ *   (`authenticateCached`, the cache rules of sessions/session-cache.ts);
+ * - the route's own answer is in memory (`FastRoute.answer`).
+ * Anything else (a new token, a cache miss, a revoked or expired session, a query string, a body, an
+ * Origin under CORS, a closing server) returns false before anything is written, and Fastify handles
+ * the request as if this did not exist. So every refusal and every error comes from the one full
+ * path; this one only ever says yes, with the same status, body, headers, log line and metrics
+ * (test/http/fast-path.test.ts compares the two byte for byte).
+ */
+export function createFastPath(deps: FastPathDeps): FastPath {
+  const exact = new Map<string, FastRoute>();
+  const prefixed: FastRoute[] = [];
+  for (const route of deps.routes) {
+    if (route.param) prefixed.push(route);
+    else exact.set(route.path, route);
+  }
+  const trust = deps.trustProxy.length > 0 ? proxyAddr.compile(deps.trustProxy) : undefined;
+  // The answer's headers in Fastify's order: request id, security headers, then the content's.
+  const template: Array<string> = ['x-request-id', ''];
+  for (const [name, value] of Object.entries(deps.securityHeaders)) template.push(name, value);
+  // @fastify/cors marks every answer as varying by Origin when origins are configured.
+  if (deps.cors) template.push('vary', 'Origin');
+  template.push('content-type', 'application/json; charset=utf-8', 'content-length', '');
+  let stopped = false;
+  let served = 0;
+
+  function find(url: string): { route: FastRoute; param: string } | undefined {
+    const route = exact.get(url);
+    if (route) return { route, param: '' };
+    for (const candidate of prefixed) {
+      if (url.startsWith(candidate.path)) {
+        const param = url.slice(candidate.path.length);
+        if (candidate.param!.test(param)) return { route: candidate, param };
+      }
+    }
+    return undefined;
+  }
+
+  function handle(request: IncomingMessage, response: ServerResponse): boolean {
+    if (stopped || request.method !== 'GET') return false;
+    const startedAt = performance.now();
+    const found = find(request.url ?? '');
+    if (!found) return false;
+    const headers = request.headers;
+    if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return false;
+    if (deps.cors && headers.origin !== undefined) return false;
+    // Only the canonical `Bearer <token>`; other spellings the full path accepts (BEARER) go there.
+    // The rest of the header must be a token already verified whole, so it has no spaces.
+    const authorization = headers.authorization;
+    if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) return false;
+    const claims = deps.accessTokens.verifyCached(authorization.slice(7));
+    if (!claims || !deps.sessions.authenticateCached(claims)) return false;
+    const answer = found.route.answer({ userId: claims.userId, sessionId: claims.sessionId }, found.param);
+    if (answer === undefined) return false;
+
+    const body = JSON.stringify(answer);
+    const id = requestId(headers['x-request-id']);
+    const out = template.slice();
+    out[1] = id;
+    out[out.length - 1] = String(Buffer.byteLength(body));
+    response.writeHead(200, out);
+    response.end(body);
+    served++;
+    const elapsedMs = performance.now() - startedAt;
+    deps.recordRequest('GET', found.route.route, 200, elapsedMs / 1000);
+    deps.accessLog({ reqId: id, method: 'GET', url: request.url!, remoteAddress: clientAddress(request), statusCode: 200, responseTimeMs: elapsedMs });
+    return true;
+  }
+
+  function clientAddress(request: IncomingMessage): string | undefined {
+    if (!trust) return request.socket.remoteAddress;
+    const addresses = proxyAddr.all(request, trust);
+    return addresses[addresses.length - 1];
+  }
+
+  return {
+    handle,
+    stop: () => {
+      stopped = true;
+    },
+    get served() {
+      return served;
+    },
+  };
+}
+
+/**
+ * The HTTP server Fastify would make for itself (fastify/lib/server.js, HTTP/1.1 without TLS), with
+ * `listener` in front of Fastify's handler: Fastify's `serverFactory` skips its own timeouts, so
+ * they are applied here from Fastify's resolved options.
+ */
+export function createHttpServer(
+  options: { http?: http.ServerOptions | null; keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number; maxRequestsPerSocket?: number | null },
+  listener: http.RequestListener,
+): http.Server {
+  const server = http.createServer(options.http ?? {}, listener);
+  server.keepAliveTimeout = options.keepAliveTimeout;
+  server.requestTimeout = options.requestTimeout;
+  server.setTimeout(options.connectionTimeout);
+  if (options.maxRequestsPerSocket && options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+  return server;
+}
