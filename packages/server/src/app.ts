@@ -140,7 +140,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     // below, and until then (and with FAST_PATH=off) every request goes to Fastify.
     serverFactory: (handler, options) =>
       createHttpServer(options as Parameters<typeof createHttpServer>[0], (request, response) => {
-        if (!fastPath?.handle(request, response)) handler(request, response);
+        if (!fastPath?.handle(request, response, handler)) handler(request, response);
       }),
   }).withTypeProvider<TypeBoxTypeProvider>();
   let fastPath: FastPath | undefined;

@@ -16,10 +16,12 @@ export interface FastRoute {
   /** The same route's pattern in Fastify (the metrics label). */
   route: string;
   /**
-   * The route's 200 answer, the very object its Fastify handler returns, from memory alone;
-   * undefined when only the full route can answer (it then runs as if the fast path did not exist).
+   * The route's 200 answer, the very object its Fastify handler returns; undefined when only the
+   * full route can answer (it then runs as if the fast path did not exist). A promise for reads
+   * that need the database (the list and the count): if it rejects or yields undefined, the request
+   * goes to the full route, which reads again and answers, errors included (so a read-only route only).
    */
-  answer(principal: Principal, param: string): object | undefined;
+  answer(principal: Principal, param: string): object | undefined | Promise<object | undefined>;
 }
 
 export interface FastPathDeps {
@@ -37,8 +39,12 @@ export interface FastPathDeps {
 }
 
 export interface FastPath {
-  /** Answers the request and returns true, or returns false having touched nothing. */
-  handle(request: IncomingMessage, response: ServerResponse): boolean;
+  /**
+   * Answers the request and returns true, or returns false having touched nothing. When a route's
+   * answer needs a database read, returns true and later either answers or hands the untouched
+   * request to `fallback` (Fastify's handler).
+   */
+  handle(request: IncomingMessage, response: ServerResponse, fallback: http.RequestListener): boolean;
   /** Stops answering (the app is closing: Fastify answers 503 from then on). */
   stop(): void;
   /** Requests answered here since start (tests check that the path really ran). */
@@ -47,7 +53,8 @@ export interface FastPath {
 
 /**
  * The fast path: answers the session checks (`GET /sessions/validate/{id}`, `GET /auth/me`) that
- * memory can settle, before Fastify's request pipeline (routing, hooks, promises, a child logger,
+ * memory can settle, and the caller's own list and count (`GET /sessions`, `GET /sessions/count`,
+ * without query), before Fastify's request pipeline (routing, hooks, promises, a child logger,
  * serialization): about two thirds of a check's CPU went there, and the check is the request every
  * application makes on every one of its own requests (docs/BENCHMARKS.md).
  *
@@ -56,7 +63,7 @@ export interface FastPath {
  *   algorithm, typ, iss, aud, exp) and that is still unexpired with a live key (`verifyCached`);
  * - the trusted session cache shows the token's session live and the subject's
  *   (`authenticateCached`, the cache rules of sessions/session-cache.ts);
- * - the route's own answer is in memory (`FastRoute.answer`).
+ * - the route's own answer is in memory or read without error (`FastRoute.answer`).
  * Anything else (a new token, a cache miss, a revoked or expired session, a query string, a body, an
  * Origin under CORS, a closing server) returns false before anything is written, and Fastify handles
  * the request as if this did not exist. So every refusal and every error comes from the one full
@@ -92,7 +99,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     return undefined;
   }
 
-  function handle(request: IncomingMessage, response: ServerResponse): boolean {
+  function handle(request: IncomingMessage, response: ServerResponse, fallback: http.RequestListener): boolean {
     if (stopped || request.method !== 'GET') return false;
     const startedAt = performance.now();
     const found = find(request.url ?? '');
@@ -108,7 +115,22 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     if (!claims || !deps.sessions.authenticateCached(claims)) return false;
     const answer = found.route.answer({ userId: claims.userId, sessionId: claims.sessionId }, found.param);
     if (answer === undefined) return false;
+    if (answer instanceof Promise) {
+      answer
+        .then(
+          (value) => (value === undefined || stopped ? fallback(request, response) : send(request, response, found.route, value, startedAt)),
+          () => fallback(request, response),
+        )
+        // Neither can throw in practice; if one did, end this response rather than the process.
+        .catch((error: unknown) => response.destroy(error instanceof Error ? error : undefined));
+      return true;
+    }
+    send(request, response, found.route, answer, startedAt);
+    return true;
+  }
 
+  function send(request: IncomingMessage, response: ServerResponse, route: FastRoute, answer: object, startedAt: number): void {
+    const headers = request.headers;
     const body = JSON.stringify(answer);
     const id = requestId(headers['x-request-id']);
     const out = template.slice();
@@ -118,9 +140,8 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     response.end(body);
     served++;
     const elapsedMs = performance.now() - startedAt;
-    deps.recordRequest('GET', found.route.route, 200, elapsedMs / 1000);
+    deps.recordRequest('GET', route.route, 200, elapsedMs / 1000);
     deps.accessLog({ reqId: id, method: 'GET', url: request.url!, remoteAddress: clientAddress(request), statusCode: 200, responseTimeMs: elapsedMs });
-    return true;
   }
 
   function clientAddress(request: IncomingMessage): string | undefined {

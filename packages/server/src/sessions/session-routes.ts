@@ -15,7 +15,7 @@ import {
   SessionValidation,
 } from './session-schemas.ts';
 import type { FastRoute } from '../http/fast-path.ts';
-import type { SessionService, Validation } from './session-service.ts';
+import type { SessionService, SessionView, Validation } from './session-service.ts';
 import { sessionJson } from './session-json.ts';
 
 export interface SessionRoutesOptions {
@@ -30,9 +30,32 @@ const validationJson = (sessionId: string, result: Validation) => ({
   expiresAt: result.expiresAtMs === null ? null : iso(result.expiresAtMs),
 });
 
-/** The session check as the fast path answers it when memory can (http/fast-path.ts). */
+/** The answer of GET /sessions, from both paths. */
+const listJson = (list: SessionView[], total: number, page: number, limit: number) => ({
+  data: list.map(sessionJson),
+  meta: { page, limit, total, totalPages: Math.ceil(total / limit) },
+});
+
+const DEFAULT_PAGE = 1;
+const DEFAULT_LIMIT = 20;
+
+/**
+ * The session check, and the caller's list and count without query parameters, as the fast path
+ * answers them (http/fast-path.ts); the list and count read the database as their handlers do.
+ */
 export function sessionFastRoutes(sessions: SessionService): FastRoute[] {
   return [{
+    path: '/sessions',
+    route: '/sessions',
+    answer: async (principal) => {
+      const { sessions: list, total } = await sessions.list(principal.userId, principal.sessionId, DEFAULT_PAGE, DEFAULT_LIMIT);
+      return listJson(list, total, DEFAULT_PAGE, DEFAULT_LIMIT);
+    },
+  }, {
+    path: '/sessions/count',
+    route: '/sessions/count',
+    answer: async (principal) => ({ count: await sessions.count(principal.userId) }),
+  }, {
     path: '/sessions/validate/',
     param: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, // SessionId's pattern
     route: '/sessions/validate/:sessionId',
@@ -67,10 +90,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
   }, async (request) => {
     const principal = principalOf(request);
     const { currentSessionId } = request.query;
-    const page = request.query.page ?? 1;
-    const limit = request.query.limit ?? 20;
+    const page = request.query.page ?? DEFAULT_PAGE;
+    const limit = request.query.limit ?? DEFAULT_LIMIT;
     const { sessions: list, total } = await sessions.list(principal.userId, currentSessionId ?? principal.sessionId, page, limit);
-    return { data: list.map(sessionJson), meta: { page, limit, total, totalPages: Math.ceil(total / limit) } };
+    return listJson(list, total, page, limit);
   });
 
   app.get('/sessions/count', {

@@ -60,7 +60,7 @@ async function bothPaths(env: TestApp, path: string, token: string, expectFastSe
 }
 
 describe('session checks: the fast path', () => {
-  test('answers validate and /auth/me exactly as the full path does: body, headers, log line, metrics', async (t) => {
+  test('answers validate, /auth/me, the list and the count exactly as the full path does: body, headers, log line, metrics', async (t) => {
     const { app: env, lines } = await start(t);
     const a = await registerUser(env.http, { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0' });
     const other = await registerUser(env.http);
@@ -72,6 +72,13 @@ describe('session checks: the fast path', () => {
     // Another user's session: "not valid", from memory too (the cache knows it is not the caller's).
     const foreign = await env.http.get(`/sessions/validate/${other.sessionId}`, { token: a.accessToken });
     assert.deepEqual(foreign.body, { sessionId: other.sessionId, valid: false, expiresAt: null });
+    // The caller's list and count (database reads) on both paths.
+    await login(env.http, other, 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1');
+    const list = await bothPaths(env, '/sessions', other.accessToken);
+    assert.equal(list.body.meta.total, 2);
+    assert.equal(list.body.data.filter((s: { isCurrent: boolean }) => s.isCurrent).length, 1);
+    const a2 = await login(env.http, a); // a token not yet seen
+    assert.equal((await bothPaths(env, '/sessions/count', a2.accessToken)).body.count, 2);
     const me = await bothPaths(env, '/auth/me', other.accessToken);
     assert.equal(me.body.user.email, other.email);
     assert.equal(me.body.sessionId, other.sessionId);
@@ -155,6 +162,30 @@ describe('session checks: the fast path', () => {
     const head = await fetch(env.url + path, { method: 'HEAD', headers: { authorization: `Bearer ${a.accessToken}` } });
     assert.equal(head.status, 200);
     assert.equal(served(env), before, 'none of these was answered by the fast path');
+  });
+
+  test('a database read that fails on the fast path is retried by the full path, which answers', async (t) => {
+    const { app: env } = await start(t);
+    const a = await registerUser(env.http);
+    await bothPaths(env, '/sessions', a.accessToken);
+    const sessions = env.app.sessiond.sessions;
+    const real = sessions.list;
+    let failures = 0;
+    // Fault injection: the next list read fails once (as a dropped database connection would).
+    sessions.list = () => {
+      sessions.list = real;
+      failures++;
+      return Promise.reject(new Error('injected: connection terminated'));
+    };
+    t.after(() => {
+      sessions.list = real;
+    });
+    const before = served(env);
+    const res = await env.http.get('/sessions', { token: a.accessToken });
+    assert.equal(failures, 1, 'the fast path tried first');
+    assert.equal(res.status, 200, 'the full path answered');
+    assert.equal(res.body.meta.total, 1);
+    assert.equal(served(env), before);
   });
 
   test('under CORS, a request with an Origin gets its CORS headers from the full path', async (t) => {
