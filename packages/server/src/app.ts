@@ -128,7 +128,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       void sendProblem(reply, 'validation_failed', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is malformed.');
     },
     // Every log line of a request carries its id; a caller's X-Request-Id is kept when it is sane
-    // (so ids can be followed across services), otherwise a UUID is made.
+    // (so ids can be followed across services), otherwise `<process prefix>-<counter>` (http/request-id.ts).
     requestIdHeader: false,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     // X-Forwarded-For is believed only from the configured proxies; otherwise request.ip is the
