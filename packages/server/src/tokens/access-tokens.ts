@@ -162,6 +162,12 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
   load(initialKeys);
 
   const live = (k: ActiveKey | undefined) => (k && clock.now() < k.retiresAtMs ? k : undefined);
+  /** What a cache hit re-checks every time (see VerifiedTokenCache): expiry with jose's rule, and the key. */
+  const stillGood = (hit: VerifiedToken) => {
+    const nowMs = clock.now();
+    const key = verifying.get(hit.kid);
+    return nowMs < hit.claims.expiresAtMs && key !== undefined && nowMs < key.retiresAtMs;
+  };
 
   return {
     async issue(userId, sessionId) {
@@ -180,19 +186,15 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
 
     verifyCached(token) {
       const hit = verified.get(token);
-      if (!hit) return undefined;
-      // The same re-checks as a hit in verify(); an entry that fails them is verify()'s to drop.
-      const nowMs = clock.now();
-      const key = verifying.get(hit.kid);
-      return nowMs < hit.claims.expiresAtMs && key !== undefined && nowMs < key.retiresAtMs ? hit.claims : undefined;
+      // An entry that fails the re-checks is verify()'s to drop (and refuse).
+      return hit && stillGood(hit) ? hit.claims : undefined;
     },
 
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('malformed token');
       const hit = verified.get(token);
       if (hit) {
-        // Re-checked on every hit (see VerifiedTokenCache): expiry with jose's rule, and the key.
-        if (clock.now() < hit.claims.expiresAtMs && live(verifying.get(hit.kid))) return hit.claims;
+        if (stillGood(hit)) return hit.claims;
         verified.delete(token);
         throw new InvalidTokenError('token expired or its key retired');
       }
