@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import type { AppDeps } from '../../src/app.ts';
 import type { AppConfig } from '../../src/config.ts';
+import { captureLogs } from './logs.ts';
 import { startApp, type TestApp } from './app.ts';
 import type { BackendName } from './backends.ts';
 import { login, registerUser, type HttpClient, type HttpResult, type SignedIn } from './http.ts';
@@ -132,13 +132,7 @@ export async function startWatchedApp(
   backend: BackendName,
   options: { config?: Partial<AppConfig>; deps?: Partial<AppDeps> } = {},
 ): Promise<WatchedApp | undefined> {
-  const errorLog: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      errorLog.push(String(chunk));
-      done();
-    },
-  });
+  const { stream, chunks: errorLog } = captureLogs();
   // Registered before startApp's own teardown so it runs first (after hooks run in order): the
   // harness closes the database before the app, and a revocation-feed poll in that gap logs an
   // error that is the harness's, not the request's.

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import nodeHttp from 'node:http';
-import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import { redactPaths } from '../../src/app.ts';
 import type { AppConfig } from '../../src/config.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { captureLogs } from '../helpers/logs.ts';
 import { isProblem, login, registerUser, type HttpResult } from '../helpers/http.ts';
 
 /**
@@ -20,19 +20,10 @@ interface Logged {
 }
 
 async function start(t: TestContext, config: Partial<AppConfig> = {}): Promise<Logged> {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  const app = await startApp(t, 'sqlite', { config, deps: { logger: { level: 'info', stream, redact: redactPaths } } });
+  const logs = captureLogs();
+  const app = await startApp(t, 'sqlite', { config, deps: { logger: { level: 'info', stream: logs.stream, redact: redactPaths } } });
   assert.ok(app);
-  return {
-    app,
-    lines: () => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((line) => line.msg === 'request completed'),
-  };
+  return { app, lines: () => logs.lines().filter((line) => line.msg === 'request completed') };
 }
 
 const served = (env: TestApp) => env.app.sessiond.fastPath?.served ?? 0;

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { generateKeyMaterial, loadOrCreateKeyFile, rotateKeys, writeKeyFile } from '../../src/tokens/key-store.ts';
 import { redactPaths } from '../../src/app.ts';
 import { backendNames } from '../helpers/backends.ts';
 import { startApp } from '../helpers/app.ts';
 import { TestClock } from '../helpers/clock.ts';
+import { captureLogs } from '../helpers/logs.ts';
 import { login, registerUser } from '../helpers/http.ts';
 
 function tempDir(t: import('node:test').TestContext) {
@@ -87,14 +87,8 @@ describe('signing keys', () => {
 
 describe('logs', () => {
   test('no token, password or cookie reaches a log line, even at trace level', async (t) => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const env = await startApp(t, 'sqlite', { deps: { logger: { level: 'trace', stream, redact: redactPaths } } });
+    const logs = captureLogs();
+    const env = await startApp(t, 'sqlite', { deps: { logger: { level: 'trace', stream: logs.stream, redact: redactPaths } } });
     assert.ok(env);
     const { http } = env;
     const password = 'a very secret passphrase';
@@ -105,8 +99,8 @@ describe('logs', () => {
     await http.post('/auth/login', { email: a.email, password: 'wrong password here' });
     await http.post('/auth/refresh', { refreshToken: 'not-a-token' });
     await http.get(`/sessions/validate/${a.sessionId}`, { token: `${a.accessToken}x` });
-    const log = lines.join('');
-    assert.ok(lines.length >= 8, 'the logger really captured lines');
+    const log = logs.text();
+    assert.ok(logs.lines().length >= 8, 'the logger really captured lines');
     assert.match(log, /\/auth\/refresh/, 'requests are logged');
     for (const secret of [password, 'wrong password here', a.accessToken, b.accessToken, r.body.accessToken, a.refreshToken, b.refreshToken, r.body.refreshToken, 'cookie-secret-value']) {
       assert.ok(!log.includes(secret), `a secret leaked into the log: ${secret.slice(0, 12)}…`);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { redactPaths } from '../../src/app.ts';
 import { adminPostgresUrl } from '../helpers/backends.ts';
 import { startApp } from '../helpers/app.ts';
+import { captureLogs } from '../helpers/logs.ts';
 import { login, registerUser } from '../helpers/http.ts';
 
 /** The value of one sample line of a Prometheus text exposition, or undefined. */
@@ -70,9 +70,8 @@ describe('observability', () => {
   });
 
   test('request ids: on every response and every log line of the request; a sane caller id is kept', async (t) => {
-    const lines: string[] = [];
-    const stream = new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } });
-    const env = await startApp(t, 'sqlite', { deps: { logger: { level: 'info', stream, redact: redactPaths } } });
+    const logs = captureLogs();
+    const env = await startApp(t, 'sqlite', { deps: { logger: { level: 'info', stream: logs.stream, redact: redactPaths } } });
     assert.ok(env);
     const mine = await env.http.get('/health', { headers: { 'x-request-id': 'trace-abc.123' } });
     assert.equal(mine.headers.get('x-request-id'), 'trace-abc.123');
@@ -82,7 +81,7 @@ describe('observability', () => {
     const next = (await env.http.get('/health')).headers.get('x-request-id') ?? '';
     assert.equal(next.split('-')[0], made.split('-')[0], 'one prefix per process');
     assert.notEqual(next, made, 'a new id per request');
-    const requestLines = lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.req || l.res);
+    const requestLines = logs.lines().filter((l) => l.req || l.res);
     assert.equal(requestLines.length, 3, 'one line per request');
     assert.ok(requestLines.every((l) => typeof l.reqId === 'string'));
     assert.ok(requestLines.some((l) => l.reqId === 'trace-abc.123'));

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
@@ -14,6 +13,7 @@ import { generateKeyMaterial } from '../../src/tokens/key-store.ts';
 import { startApp, testConfig } from '../helpers/app.ts';
 import { backendNames, openBackend, type BackendName } from '../helpers/backends.ts';
 import { TestClock } from '../helpers/clock.ts';
+import { captureLogs } from '../helpers/logs.ts';
 import { HttpClient, login, registerUser } from '../helpers/http.ts';
 
 const SECRET = 'whk-test-secret-0123456789-abcdefghij';
@@ -266,16 +266,10 @@ for (const backend of backendNames) {
     });
 
     test('backoff doubles from 1 s with jitter, is capped at 5 min, and failures are logged without secrets', async (t) => {
-      const lines: string[] = [];
-      const stream = new Writable({
-        write(chunk, _encoding, done) {
-          lines.push(String(chunk));
-          done();
-        },
-      });
+      const logs = captureLogs();
       const receiver = await startReceiver(t);
       receiver.answer = () => 503;
-      const env = await startApp(t, backend, { config: webhookConfig([receiver.url]), deps: { logger: { level: 'warn', stream } } });
+      const env = await startApp(t, backend, { config: webhookConfig([receiver.url]), deps: { logger: { level: 'warn', stream: logs.stream } } });
       if (!env) return;
       const { http, clock, app } = env;
       const webhooks = deliverer(app);
@@ -300,12 +294,12 @@ for (const backend of backendNames) {
       assert.equal(webhooks.failuresTotal, 12);
       assert.equal((await cursorOf(app, receiver.url)).attempts, 12);
 
-      const failures = lines.filter((l) => l.includes('webhook delivery failed'));
+      const failures = logs.text().split('\n').filter((l) => l.includes('webhook delivery failed'));
       assert.equal(failures.length, 12);
       const entry = JSON.parse(failures[0]!);
       assert.equal(entry.endpoint, receiver.url);
       assert.equal(entry.error, 'HTTP 503');
-      const log = lines.join('');
+      const log = logs.text();
       const signature = String(receiver.requests.at(-1)!.headers['webhook-signature']).slice(3);
       assert.ok(!log.includes(SECRET), 'the secret is not logged');
       assert.ok(!log.includes(signature), 'no signature is logged');
