@@ -84,7 +84,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       operationId: 'AuthController_login',
       tags: ['Auth'],
       summary: 'Sign in with email and password (every sign-in is a new session)',
-      description: 'Wrong email and wrong password get the same 401.' + browserTransportNote,
+      description:
+        'Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); ' +
+        'a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own.' +
+        browserTransportNote,
       body: ref(LoginBody),
       response: { 200: { description: 'Signed in: a new session', ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
