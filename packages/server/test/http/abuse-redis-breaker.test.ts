@@ -14,7 +14,7 @@ import { startPrivateRedis, waitUntil, type PrivateRedis } from '../helpers/proc
  * breaker in abuse/redis-counter-store.ts), and counting goes back to Redis when it answers again.
  * A private redis-server, never the machine's.
  */
-const SAMPLES = 15;
+const SAMPLES = 21;
 /** The promise is "a few milliseconds"; the bound has slack for a loaded shared machine. */
 const P50_SLACK_MS = 50;
 
@@ -63,6 +63,7 @@ describe('rate-limit counters with Redis hung or dead', { timeout: 120_000 }, ()
       const count = async () => Number((await admin.hget('sessiond:rl:ip:login:127.0.0.1', 'count')) ?? 0);
       const user = await registerUser(env.http);
 
+      await measure(env.http, user); // warm-up (JIT, pools, the hasher's first runs)
       const healthy = await measure(env.http, user);
       assert.ok((await count()) >= SAMPLES, 'healthy: sign-ins are counted in Redis');
 
@@ -91,12 +92,16 @@ describe('rate-limit counters with Redis hung or dead', { timeout: 120_000 }, ()
         return (await count().catch(() => 0)) > 0;
       }, 15_000);
       assert.ok(back >= 0, 'after a restart, counting resumes in Redis');
+      // Healthy again, measured a second time: on a shared machine the load drifts during the test,
+      // so the fault figures are compared with the slower of the two healthy ones.
+      const healthyAgain = await measure(env.http, user);
+      const baseline = { signIn: Math.max(healthy.signIn, healthyAgain.signIn), refresh: Math.max(healthy.refresh, healthyAgain.refresh) };
 
       const ms = (x: { signIn: number; refresh: number }) => `sign-in ${x.signIn.toFixed(1)} ms, refresh ${x.refresh.toFixed(1)} ms`;
-      t.diagnostic(`p50 healthy: ${ms(healthy)}; Redis SIGSTOP: ${ms(hung)}; Redis killed: ${ms(dead)}; counting back in Redis ${resumedAfter.toFixed(0)} ms after SIGCONT, ${back.toFixed(0)} ms after restart`);
+      t.diagnostic(`p50 healthy: ${ms(healthy)}, again after recovery: ${ms(healthyAgain)}; Redis SIGSTOP: ${ms(hung)}; Redis killed: ${ms(dead)}; counting back in Redis ${resumedAfter.toFixed(0)} ms after SIGCONT, ${back.toFixed(0)} ms after restart`);
       for (const [name, faulty] of [['hung', hung], ['dead', dead]] as const) {
-        assert.ok(faulty.signIn <= healthy.signIn + P50_SLACK_MS, `${name}: sign-in p50 ${faulty.signIn} ms vs healthy ${healthy.signIn} ms`);
-        assert.ok(faulty.refresh <= healthy.refresh + P50_SLACK_MS, `${name}: refresh p50 ${faulty.refresh} ms vs healthy ${healthy.refresh} ms`);
+        assert.ok(faulty.signIn <= baseline.signIn + P50_SLACK_MS, `${name}: sign-in p50 ${faulty.signIn} ms vs healthy ${baseline.signIn} ms`);
+        assert.ok(faulty.refresh <= baseline.refresh + P50_SLACK_MS, `${name}: refresh p50 ${faulty.refresh} ms vs healthy ${baseline.refresh} ms`);
       }
     });
   }
