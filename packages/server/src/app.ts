@@ -263,7 +263,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await registerOpenApi(app, { version: VERSION, pageHeaders });
 
   await app.register(healthRoutes, { db: database.db, redis });
-  metrics.register(app);
+  metrics.register(app, { token: config.metricsToken });
 
   app.get('/.well-known/jwks.json', {
     schema: { operationId: 'Meta_jwks', tags: ['Meta'], summary: 'Public keys that verify access tokens (JWKS)' },
