@@ -30,13 +30,14 @@ function baseUrl(config: AppConfig, port: number): string {
   return `http://${host}:${port}`;
 }
 
-function announce(config: AppConfig, port: number, workers: number) {
+/** `startMs`: from building the app to listening (what Redis or the database could slow down). */
+function announce(config: AppConfig, port: number, workers: number, startMs?: number) {
   const base = baseUrl(config, port);
   const storage = config.databaseUrl ? `PostgreSQL${config.redisUrl ? ' + Redis' : ''}` : `SQLite in ${config.dataDir}`;
   // stdout is for JSON lines (log collectors parse every line); the human banner only on a terminal.
   // Written at any LOG_LEVEL but silent: it is the one line saying the service is up, and where.
   if (!process.stdout.isTTY) {
-    if (config.logLevel !== 'silent') pino(pino.destination({ dest: 1, sync: true })).info({ url: base, storage, workers }, `sessiond listening on ${base}`);
+    if (config.logLevel !== 'silent') pino(pino.destination({ dest: 1, sync: true })).info({ url: base, storage, workers, startMs }, `sessiond listening on ${base}`);
     return;
   }
   console.log(
@@ -46,12 +47,13 @@ function announce(config: AppConfig, port: number, workers: number) {
 }
 
 async function runWorker(config: AppConfig) {
+  const building = performance.now();
   const app = await buildApp(config);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (cluster.isWorker) process.send?.({ type: 'sessiond:listening', port });
-  else announce(config, port, 1);
+  else announce(config, port, 1, Math.round(performance.now() - building));
 
   let closing = false;
   const shutdown = async (signal: string) => {
