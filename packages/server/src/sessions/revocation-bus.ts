@@ -58,6 +58,7 @@ export function createRedisBus(url: string): RevocationBus {
   const publisher = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000 });
   const subscriber = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null });
   let handlers: BusHandlers | undefined;
+  let closed = false;
 
   return {
     name: 'redis',
@@ -76,7 +77,12 @@ export function createRedisBus(url: string): RevocationBus {
       subscriber.connect().catch(() => {});
       // Queued until the connection is ready; its acknowledgement means messages flow from now on.
       // Whatever was published before (Redis down at start, or a reconnect) was missed: a gap.
-      subscriber.subscribe(CHANNEL).then(() => h.onGap(), (e) => h.onError(e));
+      subscriber.subscribe(CHANNEL).then(
+        () => h.onGap(),
+        (e) => {
+          if (!closed) h.onError(e); // a subscription still queued at close() is not an error
+        },
+      );
       let readyBefore = false;
       subscriber.on('ready', () => {
         // After a reconnect ioredis resubscribes by itself; the first 'ready' is covered above.
@@ -85,6 +91,7 @@ export function createRedisBus(url: string): RevocationBus {
       });
     },
     async close() {
+      closed = true;
       publisher.disconnect();
       subscriber.disconnect();
     },
