@@ -50,6 +50,8 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
   CORS_ORIGINS: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
   RATE_LIMIT: Type.Optional(Flag()),
+  REQUIRE_DPOP: Type.Optional(Flag()),
+  DPOP_REQUIRE_NONCE: Type.Optional(Flag()),
   RATE_LIMIT_PER_IP_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   LOGIN_FAILURES_BEFORE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   RATE_LIMIT_IPV6_PREFIX: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
@@ -137,6 +139,8 @@ export interface AppConfig {
     /** One delivery attempt is abandoned (and retried later) after this long. */
     timeoutMs: number;
   };
+  /** Device-bound sessions (dpop/): REQUIRE_DPOP makes sign-up and sign-in bind the session to a key; DPOP_REQUIRE_NONCE makes every proof carry a server nonce. */
+  dpop: { required: boolean; requireNonce: boolean; iatWindowSeconds: number };
   /** When set, GET /metrics wants `Authorization: Bearer <this>` (compared in constant time). */
   metricsToken: string | undefined;
 }
@@ -173,6 +177,7 @@ export const defaultConfig: AppConfig = {
   corsOrigins: [],
   rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60, ipv6PrefixLength: 64 },
   webhooks: { urls: [], secret: undefined, pollIntervalMs: 1000, timeoutMs: 5000 },
+  dpop: { required: false, requireNonce: false, iatWindowSeconds: 60 },
   metricsToken: undefined,
 };
 
@@ -311,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ipv6PrefixLength: e.RATE_LIMIT_IPV6_PREFIX ?? defaultConfig.rateLimit.ipv6PrefixLength,
     },
     webhooks: { ...defaultConfig.webhooks, urls: webhookUrls, secret: e.WEBHOOK_SECRET },
+    dpop: { ...defaultConfig.dpop, required: isOn(e.REQUIRE_DPOP, false), requireNonce: isOn(e.DPOP_REQUIRE_NONCE, false) },
     metricsToken: e.METRICS_TOKEN,
   };
   if (config.sessionAbsoluteLifetimeSeconds < config.sessionIdleTimeoutSeconds) {

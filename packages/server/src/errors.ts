@@ -11,6 +11,8 @@ export const errorCatalogue = {
   invalid_token: { status: 401, title: 'Invalid or expired access token' },
   invalid_credentials: { status: 401, title: 'Invalid email or password' },
   invalid_refresh_token: { status: 401, title: 'Invalid refresh token' },
+  invalid_dpop_proof: { status: 401, title: 'Invalid DPoP proof' },
+  use_dpop_nonce: { status: 401, title: 'DPoP nonce required' },
   invalid_admin_key: { status: 401, title: 'Invalid or missing admin API key' },
   not_found: { status: 404, title: 'Not found' },
   user_not_found: { status: 404, title: 'User not found' },

@@ -21,7 +21,7 @@ export interface AdminControllerGetUserRequest {
 
 /** Parameters of adminControllerListEvents(). */
 export interface AdminControllerListEventsRequest {
-  type?: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused';
+  type?: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused' | 'refresh_token.unbound_use';
   userId?: string;
   /** Session id (UUID, lowercase canonical form). */
   sessionId?: string;

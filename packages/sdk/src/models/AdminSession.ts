@@ -17,6 +17,8 @@ export interface AdminSession {
   ipAddress: string | null;
   userAgent: string | null;
   device: Device;
+  /** Bound to a device key (DPoP). */
+  dpopBound: boolean;
   active: boolean;
   /** @format date-time */
   revokedAt: string | null;

@@ -7,13 +7,16 @@ export interface AuthResult {
   user: User;
   /** @format uuid */
   sessionId: string;
-  /** JWT (EdDSA), sent as Authorization: Bearer. */
+  /**
+   * JWT (EdDSA), sent as `Authorization: Bearer`, or for a key-bound session (tokenType DPoP) as `Authorization: DPoP` with a DPoP proof.
+   */
   accessToken: string;
   /**
    * Opaque; exchange at POST /auth/refresh. Single use. Absent when the browser (cookie) transport was asked for.
    */
   refreshToken?: string;
-  tokenType: 'Bearer';
+  /** DPoP when the session is bound to the key of the request's DPoP proof (RFC 9449). */
+  tokenType: 'Bearer' | 'DPoP';
   /** Access token lifetime in seconds. */
   expiresIn: number;
 }

@@ -20,4 +20,8 @@ export interface Session {
   device: Device;
   /** True for the session of the token used (or of currentSessionId when given). */
   isCurrent: boolean;
+  /**
+   * Bound to a key its device holds (DPoP, RFC 9449): a copied refresh or access token is useless without that key.
+   */
+  dpopBound: boolean;
 }

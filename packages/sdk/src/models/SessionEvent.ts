@@ -3,7 +3,7 @@
 
 export interface SessionEvent {
   id: number;
-  type: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused';
+  type: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused' | 'refresh_token.unbound_use';
   /** @format date-time */
   occurredAt: string;
   /** @format uuid */

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { SessionId } from '../sessions/session-schemas.ts';
+import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
 
 const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
 
@@ -24,6 +25,7 @@ export const AdminSession = Type.Object(
     ipAddress: Type.Union([Type.String(), Type.Null()]),
     userAgent: Type.Union([Type.String(), Type.Null()]),
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
+    dpopBound: Type.Boolean({ description: 'Bound to a device key (DPoP).' }),
     active: Type.Boolean(),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     endReason: Type.Union([Type.String(), Type.Null()], { description: 'Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active.' }),
@@ -44,16 +46,13 @@ export const AdminStats = Type.Object(
   { $id: 'AdminStats', additionalProperties: false },
 );
 
+/** The event types, from their one definition (events/session-event.ts). */
+const EventType = Type.Unsafe<SessionEventType>(Type.Union(sessionEventTypes.map((t) => Type.Literal(t))));
+
 export const SessionEvent = Type.Object(
   {
     id: Type.Integer(),
-    type: Type.Union([
-      Type.Literal('session.created'),
-      Type.Literal('session.refreshed'),
-      Type.Literal('session.revoked'),
-      Type.Literal('session.expired'),
-      Type.Literal('refresh_token.reused'),
-    ]),
+    type: EventType,
     occurredAt: Type.String({ format: 'date-time' }),
     sessionId: Type.String({ format: 'uuid' }),
     userId: Type.String({ format: 'uuid' }),
@@ -84,15 +83,7 @@ export const AdminSessionsQuery = Type.Object(
 );
 export const EventsQuery = Type.Object(
   {
-    type: Type.Optional(
-      Type.Union([
-        Type.Literal('session.created'),
-        Type.Literal('session.refreshed'),
-        Type.Literal('session.revoked'),
-        Type.Literal('session.expired'),
-        Type.Literal('refresh_token.reused'),
-      ]),
-    ),
+    type: Type.Optional(EventType),
     userId: Type.Optional(Uuid),
     sessionId: Type.Optional(SessionId),
     after: Type.Optional(Type.Integer({ minimum: 0, description: 'Only events with a larger id (keyset pagination).' })),

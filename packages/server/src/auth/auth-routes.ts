@@ -6,6 +6,7 @@ import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { Dpop } from '../dpop/dpop-http.ts';
 import type { User as UserValue } from '../users/user.ts';
 import { AuthResult, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
 import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
@@ -19,6 +20,7 @@ export interface AuthRoutesOptions {
   refreshCookieMaxAgeSeconds: number;
   sessions: SessionService;
   accessTokens: AccessTokens;
+  dpop: Dpop;
 }
 
 const client = (request: FastifyRequest): ClientInfo => ({
@@ -46,9 +48,13 @@ const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
   sessionId: t.sessionId,
   accessToken: t.accessToken,
   ...(refreshInBody ? { refreshToken: t.refreshToken } : {}),
-  tokenType: 'Bearer' as const,
+  tokenType: t.dpopJkt === null ? ('Bearer' as const) : ('DPoP' as const),
   expiresIn: t.expiresInSeconds,
 });
+
+const dpopNote =
+  ' With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof\'s key: `tokenType` is `DPoP`, ' +
+  'its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions).';
 
 const browserTransportNote =
   ' With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.';
@@ -56,7 +62,7 @@ const browserTransportNote =
 // Responses carrying tokens must never be stored by a cache (RFC 6749 §5.1).
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, dpop, refreshCookieMaxAgeSeconds }) => {
   /** Sends issued tokens in the transport the client asked for. */
   const sendTokens = (request: FastifyRequest, reply: import('fastify').FastifyReply, tokens: IssuedTokens, extra: Record<string, unknown> = {}) => {
     const cookie = wantsCookieTransport(request);
@@ -69,12 +75,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       operationId: 'AuthController_register',
       tags: ['Auth'],
       summary: 'Create an account and sign in (starts a session)',
-      description: 'Duplicate email (case-insensitive): 409. Password of 8 to 128 characters.' + browserTransportNote,
+      description: 'Duplicate email (case-insensitive): 409. Password of 8 to 128 characters.' + browserTransportNote + dpopNote,
       body: ref(RegisterBody),
       response: { 201: { description: 'Account created and signed in', ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const { user, tokens, deviceCookie } = await auth.register(request.body, client(request), { deviceCookie: deviceCookieOf(request) });
+    const dpopJkt = await dpop.bindingOf(request, reply);
+    const { user, tokens, deviceCookie } = await auth.register(request.body, client(request), { deviceCookie: deviceCookieOf(request), dpopJkt });
     setDeviceCookie(request, reply, deviceCookie);
     return sendTokens(request, reply.code(201), tokens, { user: userJson(user) });
   });
@@ -87,12 +94,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       description:
         'Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); ' +
         'a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own.' +
-        browserTransportNote,
+        browserTransportNote + dpopNote,
       body: ref(LoginBody),
       response: { 200: { description: 'Signed in: a new session', ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const { user, tokens, deviceCookie } = await auth.login(request.body, client(request), { deviceCookie: deviceCookieOf(request) });
+    const dpopJkt = await dpop.bindingOf(request, reply);
+    const { user, tokens, deviceCookie } = await auth.login(request.body, client(request), { deviceCookie: deviceCookieOf(request), dpopJkt });
     setDeviceCookie(request, reply, deviceCookie);
     return sendTokens(request, reply, tokens, { user: userJson(user) });
   });
@@ -104,14 +112,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       summary: 'Exchange a refresh token for new tokens (same session; the old refresh token is used up)',
       description:
         'Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. ' +
-        'Replaying the previous token within the grace window returns the same new token; an older token revokes the session.',
+        'Replaying the previous token within the grace window returns the same new token; an older token revokes the session. ' +
+        'A key-bound session needs a `DPoP` proof by its key; without one its refresh token is refused like an invalid one (and recorded as `refresh_token.unbound_use`).',
       body: ref(RefreshBody),
       response: { 200: { description: 'New tokens for the same session', ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const presented = request.body.refreshToken ?? refreshTokenFromCookie(request);
     try {
-      const tokens = await auth.refresh(presented, client(request));
+      // The proof is checked first, whatever the token: its refusal says nothing about the token.
+      const proof = await dpop.proofOf(request, reply);
+      const tokens = await auth.refresh(presented, client(request), { dpopJkt: proof?.jkt });
       return sendTokens(request, reply, tokens);
     } catch (error) {
       // Cleared only when the session is over for good (the token is invalid, revoked, expired or
@@ -125,7 +136,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
 
   // Protected: everything registered in this scope passes the bearer check first.
   await app.register(async (scope) => {
-    requireBearer(scope, { accessTokens, sessions });
+    requireBearer(scope, { accessTokens, sessions, dpop });
 
     scope.post('/auth/logout', {
       schema: {

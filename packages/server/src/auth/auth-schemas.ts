@@ -45,11 +45,11 @@ export const RefreshBody = Type.Object(
 
 const tokenFields = {
   sessionId: Type.String({ format: 'uuid' }),
-  accessToken: Type.String({ description: 'JWT (EdDSA), sent as Authorization: Bearer.' }),
+  accessToken: Type.String({ description: 'JWT (EdDSA), sent as `Authorization: Bearer`, or for a key-bound session (tokenType DPoP) as `Authorization: DPoP` with a DPoP proof.' }),
   refreshToken: Type.Optional(
     Type.String({ description: 'Opaque; exchange at POST /auth/refresh. Single use. Absent when the browser (cookie) transport was asked for.' }),
   ),
-  tokenType: Type.Literal('Bearer'),
+  tokenType: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], { description: 'DPoP when the session is bound to the key of the request\'s DPoP proof (RFC 9449).' }),
   expiresIn: Type.Integer({ description: 'Access token lifetime in seconds.' }),
 };
 

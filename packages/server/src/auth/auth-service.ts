@@ -21,6 +21,8 @@ export interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
   expiresInSeconds: number;
+  /** The device key the session is bound to (DPoP), or null: then the tokens are bearer tokens. */
+  dpopJkt: string | null;
 }
 
 export interface AuthServiceDeps {
@@ -66,15 +68,15 @@ export function createAuthService(deps: AuthServiceDeps) {
     }
   }
 
-  async function startSession(user: User, client: ClientInfo): Promise<IssuedTokens> {
-    const { session, refreshToken } = await sessions.create(user.id, client);
-    const access = await accessTokens.issue(user.id, session.id);
-    return { sessionId: session.id, accessToken: access.token, refreshToken, expiresInSeconds: access.expiresInSeconds };
+  async function startSession(user: User, client: ClientInfo, dpopJkt: string | undefined): Promise<IssuedTokens> {
+    const { session, refreshToken } = await sessions.create(user.id, client, { dpopJkt });
+    const access = await accessTokens.issue(user.id, session.id, { jkt: session.dpopJkt });
+    return { sessionId: session.id, accessToken: access.token, refreshToken, expiresInSeconds: access.expiresInSeconds, dpopJkt: session.dpopJkt };
   }
 
   return {
     /** Creates the account and its first session; `deviceCookie` is the new value of the device cookie (abuse/device-cookies.ts). */
-    async register(input: { email: string; password: string; name?: string | undefined }, client: ClientInfo, options: { deviceCookie?: string | undefined } = {}) {
+    async register(input: { email: string; password: string; name?: string | undefined }, client: ClientInfo, options: { deviceCookie?: string | undefined; dpopJkt?: string | undefined } = {}) {
       await limiter.checkAddress('ip:register', client.ipAddress);
       const email = normalizeEmail(input.email);
       checkPasswordPolicy(input.password, email);
@@ -84,14 +86,14 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw new AppError('email_taken', 'An account with this email already exists.');
       }
       telemetry.signUp();
-      return { user, tokens: await startSession(user, client), deviceCookie: devices.issue(options.deviceCookie, email) };
+      return { user, tokens: await startSession(user, client, options.dpopJkt), deviceCookie: devices.issue(options.deviceCookie, email) };
     },
 
     /**
      * Signs in with a password. `deviceCookie` is the device cookie the client presented, if any;
      * the answer carries its new value (a fresh device id for this account).
      */
-    async login(input: { email: string; password: string }, client: ClientInfo, options: { deviceCookie?: string | undefined } = {}) {
+    async login(input: { email: string; password: string }, client: ClientInfo, options: { deviceCookie?: string | undefined; dpopJkt?: string | undefined } = {}) {
       await limiter.checkAddress('ip:login', client.ipAddress);
       const email = normalizeEmail(input.email);
       // Keyed by the email as typed (normalised), whether or not it exists: no enumeration here
@@ -115,24 +117,25 @@ export function createAuthService(deps: AuthServiceDeps) {
           .catch(deps.onBackgroundError ?? (() => {}));
       }
       const { passwordHash: _secret, ...user } = found;
-      return { user, tokens: await startSession(user, client), deviceCookie: devices.issue(options.deviceCookie, email) };
+      return { user, tokens: await startSession(user, client, options.dpopJkt), deviceCookie: devices.issue(options.deviceCookie, email) };
     },
 
-    async refresh(refreshToken: unknown, client: ClientInfo): Promise<IssuedTokens> {
+    /** `dpopJkt`: the key of the request's verified DPoP proof, if any (a bound session needs its own). */
+    async refresh(refreshToken: unknown, client: ClientInfo, options: { dpopJkt?: string | undefined } = {}): Promise<IssuedTokens> {
       // Every attempt counts against the sender; only a verified token counts against its session
       // (beforeIssue runs after the token proved genuine), so a forged token naming someone's
       // session id cannot use up that session's budget.
       await limiter.checkAddress('ip:refresh', client.ipAddress);
       let rotated;
       try {
-        rotated = await sessions.refresh(refreshToken, { beforeIssue: (sessionId) => limiter.check('session:refresh', sessionId) });
+        rotated = await sessions.refresh(refreshToken, { beforeIssue: (sessionId) => limiter.check('session:refresh', sessionId), dpopJkt: options.dpopJkt, client });
       } catch (error) {
         if (!(error instanceof AppError && error.code === 'rate_limited')) telemetry.refresh('failure');
         throw error;
       }
       telemetry.refresh('success');
-      const access = await accessTokens.issue(rotated.userId, rotated.sessionId);
-      return { sessionId: rotated.sessionId, accessToken: access.token, refreshToken: rotated.refreshToken, expiresInSeconds: access.expiresInSeconds };
+      const access = await accessTokens.issue(rotated.userId, rotated.sessionId, { jkt: rotated.dpopJkt });
+      return { sessionId: rotated.sessionId, accessToken: access.token, refreshToken: rotated.refreshToken, expiresInSeconds: access.expiresInSeconds, dpopJkt: rotated.dpopJkt };
     },
 
     async logout(principal: { userId: string; sessionId: string }): Promise<void> {

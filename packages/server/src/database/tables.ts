@@ -29,6 +29,8 @@ export interface SessionTable {
   /** Per-session random salt mixed into refresh-token derivation (not a secret on its own). */
   refresh_salt: string;
   refresh_rotated_at: number | null;
+  /** RFC 7638 thumbprint of the device key the session is bound to (DPoP); null when unbound. */
+  dpop_jkt: string | null;
 }
 
 export interface SessionEventTable {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
+import { DPOP_SCHEME, type Dpop } from '../dpop/dpop-http.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 
 export interface Principal {
@@ -29,21 +30,24 @@ export function principalOf(request: FastifyRequest): Principal {
  * of URL prefixes. Runs onRequest, before body parsing and validation, so a caller without a valid
  * token learns nothing about what else is wrong with the request: the answer is 401 first.
  */
-export function requireBearer(scope: FastifyInstance, deps: { accessTokens: AccessTokens; sessions: SessionService }) {
+export function requireBearer(scope: FastifyInstance, deps: { accessTokens: AccessTokens; sessions: SessionService; dpop: Dpop }) {
   scope.decorateRequest('principal', undefined);
-  scope.addHook('onRequest', async (request) => {
+  scope.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization;
     if (typeof header !== 'string' || header.length === 0) {
       throw new AppError('unauthenticated', 'Send an access token: Authorization: Bearer <token>.');
     }
-    const match = BEARER.exec(header);
-    if (!match) throw new AppError('unauthenticated', 'The Authorization header must use the Bearer scheme.');
+    const bearer = BEARER.exec(header);
+    const match = bearer ?? DPOP_SCHEME.exec(header);
+    if (!match) throw new AppError('unauthenticated', 'The Authorization header must use the Bearer (or, for key-bound tokens, DPoP) scheme.');
     let claims;
     try {
       claims = await deps.accessTokens.verify(match[1]!);
     } catch {
       throw new AppError('invalid_token', 'The access token is invalid or expired.');
     }
+    // Key-bound tokens need the DPoP scheme and a proof by their key; unbound ones the Bearer scheme.
+    await deps.dpop.checkBoundToken(request, reply, match[1]!, claims, bearer ? 'bearer' : 'dpop');
     await deps.sessions.authenticate(claims);
     request.principal = { userId: claims.userId, sessionId: claims.sessionId };
   });

@@ -112,7 +112,9 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const authorization = headers.authorization;
     if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) return false;
     const claims = deps.accessTokens.verifyCached(authorization.slice(7));
-    if (!claims || !deps.sessions.authenticateCached(claims)) return false;
+    // A token bound to a device key (cnf.jkt) is never answered here, whatever its scheme: only the
+    // full path checks DPoP proofs (dpop/dpop-http.ts), so it alone may accept (or refuse) one.
+    if (!claims || claims.jkt !== undefined || !deps.sessions.authenticateCached(claims)) return false;
     const answer = found.route.answer({ userId: claims.userId, sessionId: claims.sessionId }, found.param);
     if (answer === undefined) return false;
     if (answer instanceof Promise) {

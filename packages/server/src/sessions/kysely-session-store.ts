@@ -19,6 +19,7 @@ function toRecord(row: Selectable<SessionTable>): SessionRecord {
     refreshGeneration: Number(row.refresh_generation),
     refreshSalt: row.refresh_salt,
     refreshRotatedAtMs: row.refresh_rotated_at === null ? null : Number(row.refresh_rotated_at),
+    dpopJkt: row.dpop_jkt ?? null,
   };
 }
 
@@ -71,6 +72,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           refresh_generation: s.refreshGeneration,
           refresh_salt: s.refreshSalt,
           refresh_rotated_at: s.refreshRotatedAtMs,
+          dpop_jkt: s.dpopJkt,
         })
         .execute();
 
@@ -179,6 +181,10 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
         ]);
         return true;
       });
+    },
+
+    async recordUnboundUse(sessionId, userId, atMs, data) {
+      await appendEvents(db, [{ type: 'refresh_token.unbound_use', sessionId, userId, reason: null, occurredAtMs: atMs, data }]);
     },
 
     async touch(sessionId, atMs) {

@@ -4,6 +4,7 @@ import { requireBearer, principalOf } from '../http/authenticate.ts';
 import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { Dpop } from '../dpop/dpop-http.ts';
 import {
   ListQuery,
   RevokeAllQuery,
@@ -21,6 +22,7 @@ import { sessionJson } from './session-json.ts';
 export interface SessionRoutesOptions {
   sessions: SessionService;
   accessTokens: AccessTokens;
+  dpop: Dpop;
 }
 
 /** The answer of GET /sessions/validate/{id}, from both paths. */
@@ -74,8 +76,8 @@ const tags = ['Sessions'];
  * openapi-generator's typescript-fetch client names them exactly as that document does
  * (SessionController_getActiveSessions -> sessionControllerGetActiveSessions).
  */
-export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, accessTokens }) => {
-  requireBearer(app, { accessTokens, sessions });
+export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, accessTokens, dpop }) => {
+  requireBearer(app, { accessTokens, sessions, dpop });
 
   app.get('/sessions', {
     schema: {

@@ -25,6 +25,7 @@ export const Session = Type.Object(
     userAgent: Type.Union([Type.String(), Type.Null()]),
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
     isCurrent: Type.Boolean({ description: 'True for the session of the token used (or of currentSessionId when given).' }),
+    dpopBound: Type.Boolean({ description: 'Bound to a key its device holds (DPoP, RFC 9449): a copied refresh or access token is useless without that key.' }),
   },
   { $id: 'Session', additionalProperties: false },
 );

@@ -27,6 +27,8 @@ export interface SessionView {
   userAgent: string | null;
   device: Device;
   isCurrent: boolean;
+  /** Bound to a device key (DPoP): its refresh tokens and access tokens need proofs by that key. */
+  dpopBound: boolean;
 }
 
 /** Whether a session is active, and until when at most (its idle or absolute expiry). */
@@ -54,6 +56,14 @@ export interface SessionServiceDeps {
   /** Called after revocations commit (after the local cache is marked): the push to other processes. */
   onRevoked?: (sessionIds: string[]) => void;
   telemetry?: Telemetry;
+}
+
+/** Thumbprints compared in constant time (they are not secret, but the habit costs nothing). */
+function sameKey(boundJkt: string, presentedJkt: string | undefined): boolean {
+  if (presentedJkt === undefined) return false;
+  const a = Buffer.from(boundJkt);
+  const b = Buffer.from(presentedJkt);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
 export function createSessionService(deps: SessionServiceDeps, options: SessionServiceOptions) {
@@ -121,12 +131,13 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       userAgent: record.userAgent,
       device: parseDevice(record.userAgent),
       isCurrent: record.id === currentSessionId,
+      dpopBound: record.dpopJkt !== null,
     };
   }
 
   return {
     /** Starts a new session (every sign-in is a new session: no fixation). */
-    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }) {
+    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }, binding: { dpopJkt?: string | undefined } = {}) {
       const nowMs = clock.now();
       const record: SessionRecord = {
         id: crypto.randomUUID(),
@@ -141,6 +152,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         refreshGeneration: 0,
         refreshSalt: newRefreshSalt(),
         refreshRotatedAtMs: null,
+        dpopJkt: binding.dpopJkt ?? null,
       };
       const { created, evictedIds } = await store.create(
         record,
@@ -285,7 +297,16 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
      * per-session rate limit: only verified tokens may count against a session); what it throws
      * is thrown. Reuse revocation does not wait for it.
      */
-    async refresh(token: unknown, hooks: { beforeIssue?: (sessionId: string) => Promise<void> } = {}): Promise<{ sessionId: string; userId: string; refreshToken: string }> {
+    async refresh(
+      token: unknown,
+      hooks: {
+        beforeIssue?: (sessionId: string) => Promise<void>;
+        /** Thumbprint of the key that signed the request's DPoP proof (dpop/), if it had one. */
+        dpopJkt?: string | undefined;
+        /** Recorded with a refresh_token.unbound_use event. */
+        client?: { ipAddress: string | null; userAgent: string | null };
+      } = {},
+    ): Promise<{ sessionId: string; userId: string; refreshToken: string; dpopJkt: string | null }> {
       const invalid = () => new AppError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
       const parsed = refreshTokens.parse(token);
       if (!parsed) throw invalid();
@@ -302,6 +323,19 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         if (!record || !refreshTokens.isGenuine(parsed, record.refreshSalt)) throw invalid();
         const nowMs = clock.now();
         if (!isActive(record, policy, nowMs)) throw invalid();
+        // A bound session's refresh token is only half the credential: without a proof by the
+        // session's key it is refused before anything else, so a copied token neither extends the
+        // session nor triggers reuse revocation (the real device goes on refreshing), and the caller
+        // gets the very answer of an invalid token: nothing learned. The attempt is recorded.
+        if (record.dpopJkt !== null && !sameKey(record.dpopJkt, hooks.dpopJkt)) {
+          await store.recordUnboundUse(record.id, record.userId, nowMs, {
+            generation: parsed.generation,
+            proof: hooks.dpopJkt === undefined ? 'missing' : 'other_key',
+            ipAddress: hooks.client?.ipAddress ?? null,
+            userAgent: hooks.client?.userAgent ?? null,
+          });
+          throw invalid();
+        }
 
         if (parsed.generation === record.refreshGeneration) {
           await beforeIssue();
@@ -309,7 +343,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           if (!won) continue; // lost a race: re-read and take the grace path (rotation also set lastActiveAt)
           const fresh = cache.get(record.id);
           if (fresh) fresh.lastActiveAtMs = Math.max(fresh.lastActiveAtMs, nowMs);
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };
+          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt), dpopJkt: record.dpopJkt };
         }
 
         const inGrace =
@@ -318,7 +352,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           nowMs - record.refreshRotatedAtMs <= options.refreshReuseGraceMs;
         if (inGrace) {
           await beforeIssue();
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt) };
+          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt), dpopJkt: record.dpopJkt };
         }
 
         if (parsed.generation < record.refreshGeneration) {

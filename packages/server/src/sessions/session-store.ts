@@ -41,6 +41,11 @@ export interface SessionStore {
    * whether this call won; concurrent callers with the same generation get exactly one true.
    */
   rotateRefresh(sessionId: string, fromGeneration: number, atMs: number): Promise<boolean>;
+  /**
+   * Records (event refresh_token.unbound_use) that a genuine refresh token of a key-bound session
+   * was presented without a proof by its key; the session itself is left as it is.
+   */
+  recordUnboundUse(sessionId: string, userId: string, atMs: number, data: Record<string, unknown>): Promise<void>;
   /** Moves lastActiveAt forward (never backward). */
   touch(sessionId: string, atMs: number): Promise<void>;
   /**

@@ -27,6 +27,8 @@ export interface SessionRecord {
   refreshGeneration: number;
   refreshSalt: string;
   refreshRotatedAtMs: number | null;
+  /** RFC 7638 thumbprint of the device key the session is bound to (DPoP, dpop/); null when unbound. */
+  dpopJkt: string | null;
 }
 
 export interface LifetimePolicy {

@@ -9,6 +9,11 @@ export interface AccessClaims {
   userId: string;
   sessionId: string;
   expiresAtMs: number;
+  /**
+   * `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the device key the token is bound to. Present, the
+   * token is accepted only with a DPoP proof by that key (dpop/dpop-http.ts), never as a bearer token.
+   */
+  jkt?: string;
 }
 
 export interface AccessTokenOptions {
@@ -35,13 +40,14 @@ const TOKEN_TYPE = 'at+jwt';
 /** Larger tokens are refused before parsing (parsing-DoS class of CVE-2025-30204). */
 export const MAX_TOKEN_LENGTH = 4096;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const JKT = /^[A-Za-z0-9_-]{43}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class InvalidTokenError extends Error {}
 
 export interface AccessTokens {
   /** Signs a token for the session; returns it with its lifetime in seconds. */
-  issue(userId: string, sessionId: string): Promise<{ token: string; expiresInSeconds: number }>;
+  issue(userId: string, sessionId: string, binding?: { jkt?: string | null | undefined }): Promise<{ token: string; expiresInSeconds: number }>;
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws InvalidTokenError. */
   verify(token: string): Promise<AccessClaims>;
   /**
@@ -171,9 +177,9 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
   };
 
   return {
-    async issue(userId, sessionId) {
+    async issue(userId, sessionId, binding = {}) {
       const nowSeconds = Math.floor(clock.now() / 1000);
-      const token = await new SignJWT({ sid: sessionId })
+      const token = await new SignJWT(binding.jkt ? { sid: sessionId, cnf: { jkt: binding.jkt } } : { sid: sessionId })
         .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: TOKEN_TYPE })
         .setSubject(userId)
         .setIssuer(options.issuer)
@@ -228,11 +234,17 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
       } catch {
         throw new InvalidTokenError('token verification failed');
       }
-      const { sub, sid, exp } = payload as JWTPayload & { sid?: unknown };
+      const { sub, sid, exp, cnf } = payload as JWTPayload & { sid?: unknown; cnf?: { jkt?: unknown } };
       if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sid) || typeof exp !== 'number') {
         throw new InvalidTokenError('token claims are malformed');
       }
-      const claims = Object.freeze({ userId: sub, sessionId: sid, expiresAtMs: exp * 1000 });
+      // A confirmation we cannot read is refused, never ignored: ignoring it would turn a bound
+      // token into a bearer token.
+      if (cnf !== undefined && (typeof cnf !== 'object' || cnf === null || typeof cnf.jkt !== 'string' || !JKT.test(cnf.jkt))) {
+        throw new InvalidTokenError('token confirmation is malformed');
+      }
+      const base = { userId: sub, sessionId: sid, expiresAtMs: exp * 1000 };
+      const claims: AccessClaims = Object.freeze(cnf ? { ...base, jkt: cnf.jkt as string } : base);
       verified.add(token, { claims, kid }, clock.now());
       return claims;
     },

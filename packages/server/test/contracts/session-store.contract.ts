@@ -39,6 +39,7 @@ function session(userId: string, overrides: Partial<SessionRecord> = {}): Sessio
     refreshGeneration: 0,
     refreshSalt: 'salt',
     refreshRotatedAtMs: null,
+    dpopJkt: null,
     ...overrides,
   };
 }

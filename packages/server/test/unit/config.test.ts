@@ -34,6 +34,8 @@ const badValues: Record<string, { value: string; accepts: RegExp }> = {
   TRUST_PROXY: { value: '10.0.0.0/8,proxy.example.com', accepts: /TRUST_PROXY: entry 2 .*IP addresses, CIDRs/ },
   CORS_ORIGINS: { value: 'https://app.example.com/', accepts: /CORS_ORIGINS: entry 1 .*origins such as/ },
   RATE_LIMIT: { value: 'disabled', accepts: /on, off, true, false, 1 or 0/ },
+  REQUIRE_DPOP: { value: 'always', accepts: /on, off, true, false, 1 or 0/ },
+  DPOP_REQUIRE_NONCE: { value: 'yes', accepts: /on, off, true, false, 1 or 0/ },
   RATE_LIMIT_PER_IP_PER_MINUTE: { value: '0', accepts: /integer from 1 to 1000000/ },
   LOGIN_FAILURES_BEFORE_DELAY: { value: '1001', accepts: /integer from 1 to 1000/ },
   WEBHOOK_URLS: { value: 'ftp://hooks.example.com/x', accepts: /WEBHOOK_URLS: entry 1 is not an http\(s\) URL/ },
@@ -96,4 +98,10 @@ describe('configuration', () => {
     assert.equal(config.metricsToken, 'abcdefghijklmnop');
     assert.equal(config.port, 3000);
   });
+});
+
+test('REQUIRE_DPOP and DPOP_REQUIRE_NONCE are booleans, off by default', () => {
+  assert.deepEqual(loadConfig({}).dpop, { required: false, requireNonce: false, iatWindowSeconds: 60 });
+  assert.deepEqual(loadConfig({ REQUIRE_DPOP: 'On', DPOP_REQUIRE_NONCE: '1' }).dpop, { required: true, requireNonce: true, iatWindowSeconds: 60 });
+  assert.equal(loadConfig({ REQUIRE_DPOP: 'false' }).dpop.required, false);
 });

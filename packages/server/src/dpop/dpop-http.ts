@@ -1,0 +1,120 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import type { AccessClaims } from '../tokens/access-tokens.ts';
+import { DPOP_ALGORITHMS, DpopProofError, verifyDpopProof, type VerifiedProof } from './dpop-proof.ts';
+import type { DpopNonces } from './nonces.ts';
+import { ReplayCacheFullError, type ReplayCache } from './replay-cache.ts';
+
+/** `Authorization: DPoP <token>` (RFC 9449 §7.1), the scheme case-insensitive; the token is group 1. */
+export const DPOP_SCHEME = /^DPoP +(\S+)$/i;
+
+export interface DpopOptions {
+  /** REQUIRE_DPOP: sign-up and sign-in must bind the new session to a key. */
+  required: boolean;
+  /** DPOP_REQUIRE_NONCE: every proof must carry a recent server nonce (RFC 9449 §8). */
+  requireNonce: boolean;
+  /** How far a proof's `iat` may be from the server clock, either way; also the replay window. */
+  iatWindowSeconds: number;
+}
+
+export interface DpopDeps {
+  replay: ReplayCache;
+  nonces: DpopNonces;
+  clock: Clock;
+}
+
+/**
+ * DPoP at the HTTP edge: reads the `DPoP` header, builds what the proof must match from the request
+ * (method and external URL: Fastify's protocol and host honour TRUST_PROXY, so behind a trusted
+ * proxy the URL the client signed is the one compared), runs the checks of dpop-proof.ts, the nonce
+ * and the replay check, and turns refusals into problem details with a `WWW-Authenticate: DPoP`
+ * challenge (RFC 9449 §7.1) and, for nonces, a `DPoP-Nonce` header.
+ */
+export function createDpop(deps: DpopDeps, options: DpopOptions) {
+  const algs = DPOP_ALGORITHMS.join(' ');
+  const challenge = (error: string) => `DPoP error="${error}", algs="${algs}"`;
+  const refuse = (error: DpopProofError) =>
+    new AppError(error.error, error.message, {
+      headers: error.error === 'use_dpop_nonce'
+        ? { 'www-authenticate': challenge('use_dpop_nonce'), 'dpop-nonce': deps.nonces.issue() }
+        : { 'www-authenticate': challenge('invalid_dpop_proof') },
+    });
+
+  /**
+   * Verifies the request's DPoP proof; undefined when it has none. With `accessToken`, the proof
+   * must also hash it (`ath`). Every refusal is an AppError (invalid_dpop_proof, use_dpop_nonce).
+   */
+  async function proofOf(request: FastifyRequest, reply: FastifyReply, check: { accessToken?: string } = {}): Promise<VerifiedProof | undefined> {
+    const header = request.headers.dpop;
+    if (header === undefined) return undefined;
+    // Node joins repeated headers with ", ": more than one proof is refused by the JWT shape check.
+    if (typeof header !== 'string') throw refuse(new DpopProofError('Send exactly one DPoP proof.'));
+    const nowMs = deps.clock.now();
+    let proof: VerifiedProof;
+    try {
+      proof = await verifyDpopProof(header, {
+        method: request.method,
+        url: `${request.protocol}://${request.host}${request.url}`,
+        accessToken: check.accessToken,
+        nowMs,
+        iatWindowSeconds: options.iatWindowSeconds,
+      });
+      // A nonce the client sent is always checked (it asked to use them); without one, only when required.
+      if (proof.nonce !== undefined ? !deps.nonces.isValid(proof.nonce) : options.requireNonce) {
+        throw new DpopProofError('Sign the proof with the server nonce of the DPoP-Nonce header.', 'use_dpop_nonce');
+      }
+      // Last, so that only otherwise valid proofs take room in the cache. The ttl covers the whole
+      // span in which the iat check would accept this proof (both sides of now).
+      if (!(await deps.replay.firstUse(proof.jkt, proof.jti, 2 * options.iatWindowSeconds * 1000))) {
+        throw new DpopProofError('This DPoP proof was already used (replayed jti).');
+      }
+    } catch (error) {
+      if (error instanceof DpopProofError) throw refuse(error);
+      if (error instanceof ReplayCacheFullError) throw new AppError('service_unavailable', 'Too many DPoP proofs in flight; retry shortly.', { headers: { 'retry-after': '1' } });
+      throw error;
+    }
+    if (options.requireNonce) reply.header('dpop-nonce', deps.nonces.issue());
+    return proof;
+  }
+
+  return {
+    options,
+    proofOf,
+
+    /**
+     * The key a new session is to be bound to (sign-up, sign-in: RFC 9449 §5): the thumbprint of the
+     * request's proof key, or undefined for an unbound session, which REQUIRE_DPOP refuses.
+     */
+    async bindingOf(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
+      const proof = await proofOf(request, reply);
+      if (!proof && options.required) {
+        throw refuse(new DpopProofError('This server binds every session to a device key: send a DPoP proof (RFC 9449) with this request.'));
+      }
+      return proof?.jkt;
+    },
+
+    /**
+     * The request check for an access token that names a key (`cnf.jkt`, RFC 9449 §6/§7): it is
+     * accepted only under the DPoP scheme with a proof by that very key over this request and this
+     * token. So a copied access token is useless without the private key.
+     */
+    async checkBoundToken(request: FastifyRequest, reply: FastifyReply, token: string, claims: AccessClaims, scheme: 'bearer' | 'dpop'): Promise<void> {
+      if (claims.jkt === undefined) {
+        // RFC 9449 §7.1: the DPoP scheme is for bound tokens; an unbound one goes as Bearer.
+        if (scheme === 'dpop') throw new AppError('invalid_token', 'This access token is not bound to a key: send it as Authorization: Bearer.');
+        return;
+      }
+      if (scheme === 'bearer') {
+        throw new AppError('invalid_token', 'This access token is bound to a key: send Authorization: DPoP <token> with a DPoP proof.', {
+          headers: { 'www-authenticate': challenge('invalid_token') },
+        });
+      }
+      const proof = await proofOf(request, reply, { accessToken: token });
+      if (!proof) throw refuse(new DpopProofError('A DPoP proof is required with the DPoP scheme.'));
+      if (proof.jkt !== claims.jkt) throw refuse(new DpopProofError('The DPoP proof is signed by another key than the one the token is bound to.'));
+    },
+  };
+}
+
+export type Dpop = ReturnType<typeof createDpop>;
