@@ -102,7 +102,8 @@ export function createDevicesView(client: SessionClient): DevicesView {
       h(
         'div',
         { class: 'device-main' },
-        h('p', { class: 'device-name' }, h('span', { id: nameId }, name), session.isCurrent ? h('span', { class: 'badge' }, 'This device') : null),
+        h('p', { class: 'device-name' }, h('span', { id: nameId }, name), session.isCurrent ? h('span', { class: 'badge' }, 'This device') : null,
+          session.dpopBound ? h('span', { class: 'badge badge-bound', title: 'Bound to a key this device holds: its stolen cookie or tokens are useless elsewhere' }, 'Key-bound') : null),
         h(
           'p',
           { class: 'device-meta' },

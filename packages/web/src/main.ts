@@ -1,6 +1,7 @@
 import './styles.css';
 import { createAuthView } from './auth-view.ts';
 import { createDevicesView } from './devices-view.ts';
+import { loadDeviceKey } from './device-key.ts';
 import { byId } from './dom.ts';
 import { describeError } from './format.ts';
 import { SessionClient, type EndReason, type SignedIn } from './session-client.ts';
@@ -10,7 +11,8 @@ import { SessionClient, type EndReason, type SignedIn } from './session-client.t
  * sign-in; once signed in, the list of devices. It returns to sign-in, saying why, whenever the
  * session ends: signed out here, everywhere, or (noticed on the next call) from another device.
  */
-const client = new SessionClient({ basePath: window.location.origin });
+// Sessions of this page are bound to a key the browser keeps (device-key.ts): a copied refresh cookie is useless elsewhere.
+const client = new SessionClient({ basePath: window.location.origin, deviceKey: loadDeviceKey });
 const views = {
   loading: byId('loading-view'),
   auth: byId('auth-view'),

@@ -4,3 +4,4 @@
  * separate SDK build before `npm start`, and the type checker sees the same code.
  */
 export * from '../../sdk/src/index.ts';
+export * from '../../sdk/src/dpop.ts';

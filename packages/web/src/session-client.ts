@@ -9,6 +9,7 @@ import {
   type SessionList,
   type TokenPair,
   type User,
+  withDpop,
 } from './sdk.ts';
 
 /**
@@ -47,6 +48,11 @@ export interface SessionClientOptions {
   now?: () => number;
   /** Refresh this long before the access token expires, so no call is sent with a dying token. */
   refreshLeewayMs?: number;
+  /**
+   * The device key (device-key.ts) that binds this page's sessions (DPoP): every request then
+   * carries a proof signed with it. Asked once, at the first request; undefined: unbound sessions.
+   */
+  deviceKey?: () => Promise<CryptoKeyPair | undefined>;
 }
 
 /** Sent on register, login and refresh: asks the service for the HttpOnly cookie transport. */
@@ -69,7 +75,15 @@ export class SessionClient {
   constructor(options: SessionClientOptions) {
     this.now = options.now ?? Date.now;
     this.refreshLeewayMs = options.refreshLeewayMs ?? 60_000;
-    this.fetchApi = options.fetchApi ?? ((url, init) => fetch(url, init));
+    const plainFetch: FetchAPI = options.fetchApi ?? ((url, init) => fetch(url, init));
+    const { deviceKey } = options;
+    let signing: Promise<FetchAPI> | undefined;
+    this.fetchApi = deviceKey
+      ? async (url, init) => {
+          signing ??= deviceKey().then((keyPair) => (keyPair ? withDpop(keyPair, { fetchApi: plainFetch }) : plainFetch));
+          return (await signing)(url, init);
+        }
+      : plainFetch;
     const configuration = new Configuration({
       basePath: options.basePath,
       fetchApi: this.fetchApi,
