@@ -9,7 +9,7 @@
 #   node OUT_DIR/packages/server/bin/sessiond.js serve      # with DATA_DIR pointing elsewhere
 #
 # SESSIOND_NATIVE_FROM=DIR: do not build native addons; copy better-sqlite3's compiled addon from
-# DIR/node_modules (same locked version, same platform) instead. CI sets it: it has no network for
+# DIR/node_modules (same locked version, same platform) into both trees instead. CI sets it: it has no network for
 # prebuilt binaries, and compiling SQLite takes minutes. The Dockerfile does not: there npm builds it.
 set -euo pipefail
 
@@ -19,8 +19,23 @@ out="$(cd "$out" && pwd)"
 flags=(--no-audit --no-fund --prefer-offline)
 if [ -n "${SESSIOND_NATIVE_FROM:-}" ]; then flags+=(--ignore-scripts); fi
 
+# With SESSIOND_NATIVE_FROM: better-sqlite3's compiled addon copied into the tree in $1, after
+# checking that it is the same version.
+reuse_native() {
+  [ -n "${SESSIOND_NATIVE_FROM:-}" ] || return 0
+  local addon=node_modules/better-sqlite3 have want
+  have="$(node -p "require('$SESSIOND_NATIVE_FROM/$addon/package.json').version")"
+  want="$(node -p "require('$1/$addon/package.json').version")"
+  if [ "$have" != "$want" ]; then
+    echo "SESSIOND_NATIVE_FROM has better-sqlite3 $have, the lockfile wants $want" >&2
+    exit 1
+  fi
+  cp -R "$SESSIOND_NATIVE_FROM/$addon/build" "$1/$addon/"
+}
+
 echo "== build (npm ci with development dependencies, then npm run build)"
 npm ci "${flags[@]}"
+reuse_native "$(pwd)"
 npm run build
 
 echo "== install into $out (manifests, lockfile, bin, dist; npm ci --omit=dev)"
@@ -32,15 +47,6 @@ done
 cp -R packages/server/bin packages/server/dist "$out/packages/server/"
 cp -R packages/web/dist "$out/packages/web/"
 (cd "$out" && npm ci --omit=dev "${flags[@]}")
-
-if [ -n "${SESSIOND_NATIVE_FROM:-}" ]; then
-  addon=node_modules/better-sqlite3
-  version() { node -p "require('$1/package.json').version"; }
-  if [ "$(version "$SESSIOND_NATIVE_FROM/$addon")" != "$(version "$out/$addon")" ]; then
-    echo "SESSIOND_NATIVE_FROM has better-sqlite3 $(version "$SESSIOND_NATIVE_FROM/$addon"), the lockfile wants $(version "$out/$addon")" >&2
-    exit 1
-  fi
-  cp -R "$SESSIOND_NATIVE_FROM/$addon/build" "$out/$addon/"
-fi
+reuse_native "$out"
 
 echo "== installed: node $out/packages/server/bin/sessiond.js serve"

@@ -69,6 +69,19 @@ test('production install: built from a fresh copy, production dependencies only,
   assert.equal(upToDate.code, 0, upToDate.output);
   assert.doesNotMatch(upToDate.output, /building/, 'nothing rebuilt when nothing changed');
   t.diagnostic(`npm start's stale check with nothing changed: ${checkMs.toFixed(0)} ms (node start included)`);
+
+  // The README's first command on that copy, with the page's build missing: `npm start` builds it
+  // (and only it), then serves it; SIGTERM to npm ends it all with exit 0.
+  fs.rmSync(path.join(src, 'packages/web/dist'), { recursive: true });
+  const devDataDir = path.join(work, 'dev-data');
+  const dev = await startCommandProcess(t, { command: 'npm', args: ['start'], cwd: src, env: { DATA_DIR: devDataDir } });
+  assert.match(dev.output(), /building web/);
+  assert.doesNotMatch(dev.output(), /building server/);
+  assert.match((await dev.http.get('/')).text, /<script type="module"/i);
+  const devExited = new Promise<number | null>((resolve) => dev.child.once('exit', (code) => resolve(code)));
+  dev.child.kill('SIGTERM');
+  assert.equal(await devExited, 0, dev.output());
+
   fs.appendFileSync(path.join(src, 'packages/server/src/clock.ts'), '\n// edited\n');
   const stale = await run(process.execPath, ['--input-type=module', '-e', "const m = await import('./scripts/build.mjs'); console.log(m.isBuilt('server'), m.isBuilt('web'))"], { cwd: src });
   assert.equal(stale.output.trim(), 'false true', 'an edited server source makes the server (only) stale');
