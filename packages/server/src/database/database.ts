@@ -22,6 +22,12 @@ export interface DatabaseOptions {
   sqliteFile?: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /**
+   * SQLite's `synchronous` pragma. FULL (the default) syncs the WAL at every commit, so an
+   * acknowledged revocation or sign-out survives power loss; NORMAL only survives a process crash.
+   * NORMAL exists for the measurement in bench/sqlite-durability.ts.
+   */
+  sqliteSynchronous?: 'full' | 'normal';
 }
 
 // int8 (bigint, COUNT(*)) arrives as a string by default; our integers are epoch milliseconds and
@@ -67,8 +73,11 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   const sqlite = new SQLite(file);
   // WAL lets readers proceed during a write; busy_timeout waits for another process's write lock
   // (the CLI, a second worker) instead of failing at once; foreign keys are off by default in SQLite.
+  // synchronous=FULL: with NORMAL, WAL mode fsyncs only at checkpoints, so the last transactions
+  // before a power loss can vanish, and a revocation we acknowledged would come back (a revoked
+  // session accepted again). FULL fsyncs the WAL at each commit; its cost is in docs/BENCHMARKS.md.
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(`synchronous = ${options.sqliteSynchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
