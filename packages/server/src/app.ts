@@ -171,16 +171,16 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const sessionStore = createKyselySessionStore(database.db, { dialect: database.dialect });
   const userStore = createKyselyUserStore(database.db);
   const adminKeys = createKyselyAdminKeyStore(database.db);
-  const eventStore = createKyselyEventStore(database.db);
+  const eventStore = createKyselyEventStore(database.db, { dialect: database.dialect });
   const cache = new SessionCache({
     maxEntries: config.sessionCacheMaxEntries,
     // Trust cached state only while the revocation feed has synced within two poll intervals (plus
     // slack for one slow query); past that, checks go to the database.
     maxStalenessMs: 2 * config.revocationPollIntervalMs + 500,
   });
-  const feed = new RevocationFeed(sessionStore, cache, clock, {
+  const feed = new RevocationFeed(eventStore, cache, clock, {
     pollIntervalMs: config.revocationPollIntervalMs,
-    overlapMs: 5000,
+    pageSize: 1000,
     batchLimit: 10_000,
   }, logError);
   const accessTokens = createAccessTokens(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds }, clock);

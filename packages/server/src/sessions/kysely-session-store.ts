@@ -265,16 +265,5 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
-
-    async revokedSince(sinceMs, limit) {
-      const rows = await db
-        .selectFrom('sessions')
-        .select(['id', 'revoked_at'])
-        .where('revoked_at', '>=', sinceMs)
-        .orderBy('revoked_at', 'asc')
-        .limit(limit)
-        .execute();
-      return rows.map((r) => ({ id: r.id, revokedAtMs: Number(r.revoked_at) }));
-    },
   };
 }
