@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import path from 'node:path';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
-import { migrateToLatest, openDatabase } from './database/database.ts';
+import { migrateDatabase, openDatabase } from './database/database.ts';
 import { relayClusterRevocations } from './sessions/revocation-bus.ts';
 import { loadOrCreateKeyFile } from './tokens/key-store.ts';
 
@@ -63,7 +63,7 @@ async function runPrimary(config: AppConfig) {
   // Done once here, so workers never race each other over migrations or key creation.
   const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'sessiond.sqlite') });
   try {
-    await migrateToLatest(database.db);
+    await migrateDatabase(database);
   } finally {
     await database.close();
   }
