@@ -27,3 +27,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Query read timeout/i.test(message)
   );
 }
+
+/**
+ * True when the database did not answer in time (database.ts, postgresTimeouts): trying again at
+ * once would most likely wait as long again. A failure that came fast (a dropped connection) is
+ * worth one retry on a fresh connection; a timeout is not.
+ */
+export function isDatabaseTimeout(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return e?.code === '57014' || e?.code === '55P03' || /Query read timeout|timeout exceeded when trying to connect/.test(message);
+}

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { isDatabaseTimeout } from '../database/errors.ts';
 import proxyAddr from '@fastify/proxy-addr';
 import type { AccessLog } from '../observability/access-log.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
@@ -120,9 +121,10 @@ export function createFastPath(deps: FastPathDeps): FastPath {
         .then(
           (value) => (value === undefined || stopped ? fallback(request, response) : send(request, response, found.route, value, startedAt)),
           (error: unknown) => {
-            // Fastify answers, errors included; but it must not wait on the database a second
-            // time (a stalled database would double the time to a 503): it throws this error.
-            readErrors.set(request, error);
+            // Fastify answers, errors included, reading again (a dropped connection is retried on
+            // a fresh one); but after a timeout it must not wait on the database a second time (a
+            // stalled database would double the time to a 503): it throws this error instead.
+            if (isDatabaseTimeout(error)) readErrors.set(request, error);
             fallback(request, response);
           },
         )
@@ -187,7 +189,7 @@ export function createHttpServer(
 const readErrors = new WeakMap<IncomingMessage, unknown>();
 
 /**
- * The error of the fast path's database read for this request, if it failed, removed once taken.
+ * The error of the fast path's database read for this request, if it timed out, removed once taken.
  * Fastify's preHandler (after authentication and validation, so a 401 or 400 still comes first)
  * throws it to the error handler instead of reading again: one 503 after one timeout, not two.
  */
