@@ -4,9 +4,10 @@
  * (docs/*.md, in openapi-generator's typescript-fetch format) and README.md. src/runtime.ts is
  * hand-written and not touched.
  *
- * The document comes from the app itself, built in memory on an empty SQLite database: the same
- * TypeBox schemas that validate requests write the document, and through it the SDK, so there is
- * no hand-synced copy. packages/sdk/test/sync.test.ts fails when the committed files drift.
+ * The document is the committed openapi.json, which `npm run generate:openapi` writes from the
+ * app's own route schemas (the same TypeBox schemas that validate requests), so there is no
+ * hand-synced copy. packages/server/test/http/contract.test.ts fails when openapi.json is stale,
+ * packages/sdk/test/sync.test.ts when the SDK does not match it.
  *
  *   npm run generate:sdk
  *
@@ -18,10 +19,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildApp } from '../packages/server/src/app.ts';
-import { defaultConfig } from '../packages/server/src/config.ts';
-import { openDatabase } from '../packages/server/src/database/database.ts';
-import { generateKeyMaterial } from '../packages/server/src/tokens/key-store.ts';
 
 export const sdkDir = path.resolve(import.meta.dirname, '../packages/sdk');
 export const packageName = '@sessiond/sdk';
@@ -97,18 +94,12 @@ export interface OpenApiDocument {
   security?: Array<Record<string, string[]>>;
 }
 
-/** Builds the app in memory and returns the OpenAPI document it serves. */
-export async function loadOpenApiDocument(): Promise<OpenApiDocument> {
-  const database = openDatabase({ sqliteFile: ':memory:' });
-  const app = await buildApp({ ...defaultConfig, logLevel: 'silent' }, { database, keys: generateKeyMaterial(Date.now()) });
-  try {
-    await app.ready();
-    // A JSON round trip leaves plain data (no getters, no undefined) to generate from.
-    return JSON.parse(JSON.stringify(app.swagger())) as OpenApiDocument;
-  } finally {
-    await app.close();
-    await database.close();
-  }
+/** The committed OpenAPI document (openapi.json, written by `npm run generate:openapi`). */
+export const openApiFile = path.resolve(import.meta.dirname, '../openapi.json');
+
+/** Reads the committed OpenAPI document: the SDK is generated from the file, not from a running service. */
+export function loadOpenApiDocument(): OpenApiDocument {
+  return JSON.parse(fs.readFileSync(openApiFile, 'utf8')) as OpenApiDocument;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -804,7 +795,7 @@ export function staleFiles(files: Map<string, string>): string[] {
 }
 
 async function main() {
-  const files = generateFiles(await loadOpenApiDocument());
+  const files = generateFiles(loadOpenApiDocument());
   for (const stale of staleFiles(files)) {
     fs.rmSync(path.join(sdkDir, stale));
     console.log(`removed ${stale}`);

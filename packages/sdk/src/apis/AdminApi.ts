@@ -16,14 +16,16 @@ export type AdminControllerGetStatsRequest = Record<string, never>;
 
 /** Parameters of adminControllerGetUser(). */
 export interface AdminControllerGetUserRequest {
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId: string;
 }
 
 /** Parameters of adminControllerListEvents(). */
 export interface AdminControllerListEventsRequest {
   type?: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused';
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId?: string;
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   sessionId?: string;
   /** Only events with a larger id (keyset pagination). */
   after?: number | string;
@@ -39,17 +41,19 @@ export interface AdminControllerListUserSessionsRequest {
   page?: number | string;
   /** @default 20 */
   limit?: number | string;
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId: string;
 }
 
 /** Parameters of adminControllerRevokeSession(). */
 export interface AdminControllerRevokeSessionRequest {
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   sessionId: string;
 }
 
 /** Parameters of adminControllerRevokeUserSessions(). */
 export interface AdminControllerRevokeUserSessionsRequest {
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId: string;
 }
 
@@ -116,6 +120,8 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * Look a user up by email
    *
+   * Exact match on the email, case-insensitive; 404 when no account has it.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerFindUserRaw(
@@ -126,7 +132,11 @@ export class AdminApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<AdminUser>(response);
   }
 
-  /** Look a user up by email */
+  /**
+   * Look a user up by email
+   *
+   * Exact match on the email, case-insensitive; 404 when no account has it.
+   */
   async adminControllerFindUser(
     requestParameters: AdminControllerFindUserRequest,
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
@@ -138,6 +148,8 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * Counts of users and active sessions
    *
+   * Totals across the service, for dashboards.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerGetStatsRaw(
@@ -147,7 +159,11 @@ export class AdminApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<AdminStats>(response);
   }
 
-  /** Counts of users and active sessions */
+  /**
+   * Counts of users and active sessions
+   *
+   * Totals across the service, for dashboards.
+   */
   async adminControllerGetStats(
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
   ): Promise<AdminStats> {
@@ -157,6 +173,8 @@ export class AdminApi extends runtime.BaseAPI {
 
   /**
    * A user by id, with the number of active sessions
+   *
+   * 404 when no account has this id.
    *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
@@ -168,7 +186,11 @@ export class AdminApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<AdminUser>(response);
   }
 
-  /** A user by id, with the number of active sessions */
+  /**
+   * A user by id, with the number of active sessions
+   *
+   * 404 when no account has this id.
+   */
   async adminControllerGetUser(
     requestParameters: AdminControllerGetUserRequest,
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
@@ -180,6 +202,8 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * The audit log of session events, oldest first, filtered and paged by id
    *
+   * Pass the last id seen as `after` to read the next page; filters combine (AND).
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerListEventsRaw(
@@ -190,7 +214,11 @@ export class AdminApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<SessionEventList>(response);
   }
 
-  /** The audit log of session events, oldest first, filtered and paged by id */
+  /**
+   * The audit log of session events, oldest first, filtered and paged by id
+   *
+   * Pass the last id seen as `after` to read the next page; filters combine (AND).
+   */
   async adminControllerListEvents(
     requestParameters: AdminControllerListEventsRequest = {},
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
@@ -202,6 +230,8 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * A user's sessions, ended ones included (filter with status)
    *
+   * Most recently active first, paginated; status=active|ended|all (default all).
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerListUserSessionsRaw(
@@ -212,7 +242,11 @@ export class AdminApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<AdminSessionList>(response);
   }
 
-  /** A user's sessions, ended ones included (filter with status) */
+  /**
+   * A user's sessions, ended ones included (filter with status)
+   *
+   * Most recently active first, paginated; status=active|ended|all (default all).
+   */
   async adminControllerListUserSessions(
     requestParameters: AdminControllerListUserSessionsRequest,
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
@@ -224,6 +258,8 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * Revoke one session of any user (reason: admin)
    *
+   * Takes effect on the next request of that device; 404 when the session is unknown or already ended.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerRevokeSessionRaw(
@@ -234,7 +270,11 @@ export class AdminApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<RevokeResult>(response);
   }
 
-  /** Revoke one session of any user (reason: admin) */
+  /**
+   * Revoke one session of any user (reason: admin)
+   *
+   * Takes effect on the next request of that device; 404 when the session is unknown or already ended.
+   */
   async adminControllerRevokeSession(
     requestParameters: AdminControllerRevokeSessionRequest,
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
@@ -246,6 +286,8 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * Revoke every active session of a user (reason: admin)
    *
+   * Takes effect on the next request of each device; answers how many sessions were revoked (0 when none were active).
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerRevokeUserSessionsRaw(
@@ -256,7 +298,11 @@ export class AdminApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<RevokeAllResult>(response);
   }
 
-  /** Revoke every active session of a user (reason: admin) */
+  /**
+   * Revoke every active session of a user (reason: admin)
+   *
+   * Takes effect on the next request of each device; answers how many sessions were revoked (0 when none were active).
+   */
   async adminControllerRevokeUserSessions(
     requestParameters: AdminControllerRevokeUserSessionsRequest,
     initOverrides?: RequestInit | runtime.InitOverrideFunction,

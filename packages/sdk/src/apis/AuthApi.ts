@@ -99,6 +99,8 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Sign out: revoke the current session
    *
+   * Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async authControllerLogoutRaw(
@@ -108,7 +110,11 @@ export class AuthApi extends runtime.BaseAPI {
     return new runtime.VoidApiResponse(response);
   }
 
-  /** Sign out: revoke the current session */
+  /**
+   * Sign out: revoke the current session
+   *
+   * Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.
+   */
   async authControllerLogout(
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
   ): Promise<void> {
@@ -117,6 +123,8 @@ export class AuthApi extends runtime.BaseAPI {
 
   /**
    * The signed-in user and the current session id
+   *
+   * The account of the token used and the id of its session; 401 once that session is revoked or expired.
    *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
@@ -127,7 +135,11 @@ export class AuthApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<Me>(response);
   }
 
-  /** The signed-in user and the current session id */
+  /**
+   * The signed-in user and the current session id
+   *
+   * The account of the token used and the id of its session; 401 once that session is revoked or expired.
+   */
   async authControllerMe(
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
   ): Promise<Me> {

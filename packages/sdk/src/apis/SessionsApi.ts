@@ -6,7 +6,7 @@ import type { RevokeAllResult, RevokeResult, SessionCount, SessionList, SessionV
 
 /** Parameters of sessionControllerGetActiveSessions(). */
 export interface SessionControllerGetActiveSessionsRequest {
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   currentSessionId?: string;
   /**
    * Page number, from 1.
@@ -36,13 +36,13 @@ export interface SessionControllerRevokeAllSessionsRequest {
 
 /** Parameters of sessionControllerRevokeSession(). */
 export interface SessionControllerRevokeSessionRequest {
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   sessionId: string;
 }
 
 /** Parameters of sessionControllerValidateSession(). */
 export interface SessionControllerValidateSessionRequest {
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   sessionId: string;
 }
 
@@ -119,6 +119,8 @@ export class SessionsApi extends runtime.BaseAPI {
   /**
    * Get active session count
    *
+   * How many sessions (devices) of the caller are active now.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async sessionControllerGetSessionCountRaw(
@@ -128,7 +130,11 @@ export class SessionsApi extends runtime.BaseAPI {
     return new runtime.JSONApiResponse<SessionCount>(response);
   }
 
-  /** Get active session count */
+  /**
+   * Get active session count
+   *
+   * How many sessions (devices) of the caller are active now.
+   */
   async sessionControllerGetSessionCount(
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
   ): Promise<SessionCount> {

@@ -63,6 +63,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   };
 
   app.post('/auth/register', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_register',
       tags: ['Auth'],
@@ -77,6 +78,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   });
 
   app.post('/auth/login', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_login',
       tags: ['Auth'],
@@ -91,6 +93,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   });
 
   app.post('/auth/refresh', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_refresh',
       tags: ['Auth'],
@@ -122,6 +125,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         operationId: 'AuthController_logout',
         tags: ['Auth'],
         summary: 'Sign out: revoke the current session',
+        description: 'Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.',
         security: [{ 'JWT-auth': [] }],
         response: { 204: { description: 'Signed out', type: 'null' }, ...problemResponses(401) },
       },
@@ -136,6 +140,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         operationId: 'AuthController_me',
         tags: ['Auth'],
         summary: 'The signed-in user and the current session id',
+        description: 'The account of the token used and the id of its session; 401 once that session is revoked or expired.',
         security: [{ 'JWT-auth': [] }],
         response: { 200: { description: 'The signed-in user', ...ref(Me) }, ...problemResponses(401) },
       },

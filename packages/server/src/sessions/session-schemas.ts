@@ -1,10 +1,8 @@
 import { Type } from 'typebox';
+import { UuidInput } from '../http/uuid.ts';
 
-/** Canonical lowercase UUID: anything else in a session-id position is malformed (400). */
-export const SessionId = Type.String({
-  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
-  description: 'Session id (UUID, lowercase canonical form).',
-});
+/** A session id: a UUID in any case (answered in lower case); anything else is malformed (400). */
+export const SessionId = UuidInput('Session id (UUID; any case accepted, answered in the canonical lower-case form).');
 
 export const Device = Type.Object(
   {
