@@ -154,7 +154,8 @@ export function tsType(schema: Schema, ctx: TypeContext, indent = ''): string {
   if (Array.isArray(schema.type)) return union(schema.type.map((type) => tsType({ ...schema, type }, ctx, indent)));
   switch (schema.type) {
     case 'string':
-      return 'string';
+      // As typescript-fetch: date-time values are Date objects in the SDK, ISO 8601 on the wire.
+      return schema.format === 'date-time' ? 'Date' : 'string';
     case 'integer':
     case 'number':
       return 'number';
@@ -238,6 +239,10 @@ interface Operation {
   returnType: string;
   /** Component name of the 2xx answer, when it is one. */
   returnModel?: string;
+  /** Expression (of `jsonValue`) turning the 2xx JSON into the SDK type, when it needs converting. */
+  responseTransform?: string;
+  /** Component name of the JSON body, converted with its ToJSON helper. */
+  bodyModel?: string;
   bearer?: string;
   /** For an apiKey-in-header scheme: the scheme name and the header it travels in. */
   apiKey?: { scheme: string; header: string };
@@ -321,6 +326,8 @@ function readOperation(doc: OpenApiDocument, urlPath: string, method: string, ra
     requestTypeName: `${upperFirst(name)}Request`,
     returnType,
     returnModel: successSchema?.$ref ? refName(successSchema.$ref) : undefined,
+    responseTransform: successSchema && needsConversion(successSchema, where) ? convert(successSchema, 'jsonValue', 'FromJSON', ctx('response')) : undefined,
+    bodyModel: raw.requestBody ? refName(raw.requestBody.content!['application/json']!.schema!.$ref!) : undefined,
     ...securityOf(doc, raw, where),
     contentTypes,
     acceptTypes: [...new Set(responses.flatMap((r) => Object.keys(r.content)))],
@@ -368,14 +375,118 @@ function importLines(names: Iterable<string>, from: (name: string) => string, ex
     .map((n) => `import type { ${n} } from '${from(n)}';`);
 }
 
+// JSON <-> model conversions, as typescript-fetch writes them: dates become Date objects, nested
+// models convert through their own helpers, everything else passes through unchanged.
+
+const isDateTime = (schema: Schema) => schema.type === 'string' && schema.format === 'date-time';
+const nonNull = (schema: Schema) => (schema.anyOf ?? schema.oneOf)?.filter((s) => !isNullSchema(s));
+
+/** Whether a JSON value of this schema needs converting to reach its SDK type. */
+function needsConversion(schema: Schema, where: string): boolean {
+  if (schema.$ref || isDateTime(schema)) return true;
+  const alternatives = nonNull(schema);
+  if (alternatives) {
+    const converting = alternatives.filter((s) => needsConversion(s, where));
+    if (converting.length > 0 && alternatives.length > 1) throw new Error(`${where}: a union of several types that need converting is not supported`);
+    return converting.length > 0;
+  }
+  if (schema.type === 'array') return needsConversion(schema.items ?? {}, where);
+  if (schema.properties && Object.values(schema.properties).some((p) => needsConversion(p, where))) {
+    throw new Error(`${where}: an inline object with dates or models inside is not supported (make it a component)`);
+  }
+  return false;
+}
+
+/** A TypeScript expression converting `expr` between JSON and the SDK type of `schema`. */
+function convert(schema: Schema, expr: string, direction: 'FromJSON' | 'ToJSON', ctx: TypeContext): string {
+  if (schema.$ref) {
+    const name = refName(schema.$ref);
+    ctx.refs.add(name);
+    return `${name}${direction}(${expr})`;
+  }
+  if (isDateTime(schema)) return direction === 'FromJSON' ? `(new Date(${expr}))` : `${expr}.toISOString()`;
+  const alternatives = nonNull(schema);
+  if (alternatives) {
+    const converting = alternatives.find((s) => needsConversion(s, ctx.where));
+    if (!converting) return expr;
+    return `(${expr} == null ? ${expr} : ${convert(converting, expr, direction, ctx)})`;
+  }
+  if (schema.type === 'array' && schema.items && needsConversion(schema.items, ctx.where)) {
+    return `((${expr} as Array<any>).map((item: any) => ${convert(schema.items, 'item', direction, ctx)}))`;
+  }
+  return expr;
+}
+
+/** The conversion of one property: optional properties stay undefined when absent. */
+function propertyConversion(name: string, property: Schema, required: boolean, source: 'json' | 'value', direction: 'FromJSON' | 'ToJSON', ctx: TypeContext): string {
+  const access = `${source}[${quote(name)}]`;
+  const converted = convert(property, access, direction, { ...ctx, where: `${ctx.where}.${name}` });
+  if (required) return converted;
+  if (direction === 'FromJSON') return `${access} == null ? undefined : ${converted}`;
+  return converted === access ? access : `${access} == null ? ${access} : ${converted}`;
+}
+
+function modelHelpers(name: string, schema: Schema, ctx: TypeContext): string[] {
+  const required = new Set(schema.required ?? []);
+  const properties = Object.entries(schema.properties ?? {});
+  const isObject = properties.length > 0;
+  const checks = properties
+    .filter(([prop]) => required.has(prop))
+    .map(([prop]) => `  if (!(${quote(prop)} in value) || value[${quote(prop)}] === undefined) return false;`);
+  const mapped = (source: 'json' | 'value', direction: 'FromJSON' | 'ToJSON') =>
+    properties.map(([prop, property]) => `    ${quote(prop)}: ${propertyConversion(prop, property, required.has(prop), source, direction, ctx)},`);
+  return [
+    ...docComment([`Whether \`value\` has every required property of ${name}.`], ''),
+    `export function instanceOf${name}(value: object): value is ${name} {`,
+    ...(isObject ? checks : [`  return value !== undefined;`]),
+    ...(isObject ? ['  return true;'] : []),
+    '}',
+    '',
+    `export function ${name}FromJSON(json: any): ${name} {`,
+    `  return ${name}FromJSONTyped(json, false);`,
+    '}',
+    '',
+    `export function ${name}FromJSONTyped(json: any, ignoreDiscriminator: boolean): ${name} {`,
+    '  if (json == null) {',
+    '    return json;',
+    '  }',
+    ...(isObject ? ['  return {', ...mapped('json', 'FromJSON'), '  };'] : ['  return json;']),
+    '}',
+    '',
+    `export function ${name}ToJSON(json: any): ${name} {`,
+    `  return ${name}ToJSONTyped(json, false);`,
+    '}',
+    '',
+    `export function ${name}ToJSONTyped(value?: ${name} | null, ignoreDiscriminator: boolean = false): any {`,
+    '  if (value == null) {',
+    '    return value;',
+    '  }',
+    ...(isObject ? ['  return {', ...mapped('value', 'ToJSON'), '  };'] : ['  return value;']),
+    '}',
+  ];
+}
+
 function modelFile(name: string, schema: Schema): string {
   const ctx: TypeContext = { refs: new Set(), where: `components.schemas.${name}` };
   const isObject = (schema.type === 'object' || schema.type === undefined) && schema.properties !== undefined;
   const body = isObject
     ? [`export interface ${name} {`, ...objectMembers(schema, ctx, '  '), '}']
     : [`export type ${name} = ${tsType(schema, ctx)};`];
+  const helpers = modelHelpers(name, schema, ctx);
   const docLines = schema.description ? [schema.description] : [];
-  return file([...importLines(ctx.refs, (n) => `./${n}.ts`, name), '', ...docComment(docLines, ''), ...body]);
+  const imports = [...ctx.refs].filter((n) => n !== name).sort().flatMap((n) => {
+    const used = [`${n}FromJSON`, `${n}ToJSON`].filter((helper) => helpers.some((line) => line.includes(`${helper}(`)));
+    return [`import type { ${n} } from './${n}.ts';`, ...(used.length > 0 ? [`import { ${used.join(', ')} } from './${n}.ts';`] : [])];
+  });
+  return file([
+    '/* eslint-disable */',
+    ...imports,
+    '',
+    ...docComment(docLines, ''),
+    ...body,
+    '',
+    ...helpers,
+  ]);
 }
 
 function requestTypeLines(op: Operation): string[] {
@@ -409,6 +520,7 @@ function operationDescriptor(op: Operation): string[] {
     byLocation('query').length > 0 ? `queryParams: ${list(byLocation('query'))}` : undefined,
     required.length > 0 ? `required: ${list(required)}` : undefined,
     body ? `body: ${quote(body.name)}` : undefined,
+    op.bodyModel ? `bodyToJSON: ${op.bodyModel}ToJSON` : undefined,
     op.bearer ? `bearer: ${quote(op.bearer)}` : undefined,
     op.apiKey ? `apiKeyHeader: ${quote(op.apiKey.header)}` : undefined,
   ].filter((f): f is string => f !== undefined);
@@ -421,12 +533,16 @@ function methodLines(op: Operation): string[] {
   const optional = op.params.every((p) => !p.required);
   const signature = [
     ...(hasParams ? [`    requestParameters: ${op.requestTypeName}${optional ? ' = {}' : ''},`] : []),
-    '    initOverrides?: RequestInit | runtime.InitOverrideFunction,',
+    '    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,',
   ];
   const args = hasParams ? 'requestParameters, initOverrides' : 'initOverrides';
   const sent = hasParams ? 'requestParameters' : '{}';
   const isVoid = op.returnType === 'void';
-  const apiResponse = isVoid ? 'new runtime.VoidApiResponse(response)' : `new runtime.JSONApiResponse<${op.returnType}>(response)`;
+  const apiResponse = isVoid
+    ? 'new runtime.VoidApiResponse(response)'
+    : op.responseTransform
+      ? `new runtime.JSONApiResponse(response, (jsonValue) => ${op.responseTransform})`
+      : `new runtime.JSONApiResponse<${op.returnType}>(response)`;
   return [
     ...docComment([...docLines, '', 'Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.'], '  '),
     `  async ${op.method}Raw(`,
@@ -448,7 +564,14 @@ function methodLines(op: Operation): string[] {
 
 function apiFile(api: Api): string {
   const refs = api.operations.flatMap((op) => [...op.refs]);
-  const modelImport = refs.length > 0 ? [`import type { ${[...new Set(refs)].sort().join(', ')} } from '../models/index.ts';`] : [];
+  const helpers = api.operations.flatMap((op) => [
+    ...(op.bodyModel ? [`${op.bodyModel}ToJSON`] : []),
+    ...[...(op.responseTransform ?? '').matchAll(/\b(\w+FromJSON)\(/g)].map((m) => m[1]!),
+  ]);
+  const modelImport = [
+    ...(refs.length > 0 ? [`import type { ${[...new Set(refs)].sort().join(', ')} } from '../models/index.ts';`] : []),
+    ...(helpers.length > 0 ? [`import { ${[...new Set(helpers)].sort().join(', ')} } from '../models/index.ts';`] : []),
+  ];
   return file([
     "import * as runtime from '../runtime.ts';",
     ...modelImport,
@@ -761,7 +884,7 @@ export function generateFiles(doc: OpenApiDocument): Map<string, string> {
   const apis = readApis(doc);
 
   // One namespace: runtime, models, API classes and request types are all exported from index.ts.
-  const runtimeNames = ['Configuration', 'BaseAPI', 'ResponseError', 'RequiredError', 'FetchError', 'Middleware', 'Operation', 'ApiResponse'];
+  const runtimeNames = ['Configuration', 'BaseAPI', 'ResponseError', 'RequiredError', 'FetchError', 'Middleware', 'Operation', 'ApiResponse', 'TokenLifecycle', 'Tokens'];
   const exported = [...runtimeNames, ...Object.keys(schemas), ...apis.flatMap((a) => [a.className, ...a.operations.map((o) => o.requestTypeName)])];
   const clash = exported.find((name, i) => exported.indexOf(name) !== i);
   if (clash) throw new Error(`two exports would be named ${clash}`);
@@ -769,14 +892,14 @@ export function generateFiles(doc: OpenApiDocument): Map<string, string> {
 
   const modelNames = Object.keys(schemas).sort();
   for (const name of modelNames) files.set(`src/models/${name}.ts`, modelFile(name, schemas[name]!));
-  files.set('src/models/index.ts', file(modelNames.map((n) => `export type * from './${n}.ts';`)));
+  files.set('src/models/index.ts', file(modelNames.map((n) => `export * from './${n}.ts';`)));
 
   for (const api of apis) {
     files.set(`src/apis/${api.className}.ts`, apiFile(api));
     files.set(`docs/${api.className}.md`, apiDoc(api, doc));
   }
   files.set('src/apis/index.ts', file(apis.map((a) => `export * from './${a.className}.ts';`)));
-  files.set('src/index.ts', file(["export * from './runtime.ts';", "export * from './apis/index.ts';", "export * from './models/index.ts';"]));
+  files.set('src/index.ts', file(["export * from './runtime.ts';", "export * from './apis/index.ts';", "export * from './models/index.ts';", "export * from './token-lifecycle.ts';"]));
   files.set('README.md', readme(apis, doc));
   return files;
 }

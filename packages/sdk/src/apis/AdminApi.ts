@@ -3,6 +3,7 @@
 
 import * as runtime from '../runtime.ts';
 import type { AdminSessionList, AdminStats, AdminUser, RevokeAllResult, RevokeResult, SessionEventList } from '../models/index.ts';
+import { AdminSessionListFromJSON, AdminStatsFromJSON, AdminUserFromJSON, RevokeAllResultFromJSON, RevokeResultFromJSON, SessionEventListFromJSON } from '../models/index.ts';
 
 /** Parameters of adminControllerFindUser(). */
 export interface AdminControllerFindUserRequest {
@@ -126,10 +127,10 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerFindUserRaw(
     requestParameters: AdminControllerFindUserRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AdminUser>> {
     const response = await this.execute(operations.adminControllerFindUser, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AdminUser>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminUserFromJSON(jsonValue));
   }
 
   /**
@@ -139,7 +140,7 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerFindUser(
     requestParameters: AdminControllerFindUserRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminUser> {
     const response = await this.adminControllerFindUserRaw(requestParameters, initOverrides);
     return await response.value();
@@ -153,10 +154,10 @@ export class AdminApi extends runtime.BaseAPI {
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerGetStatsRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AdminStats>> {
     const response = await this.execute(operations.adminControllerGetStats, {}, initOverrides);
-    return new runtime.JSONApiResponse<AdminStats>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminStatsFromJSON(jsonValue));
   }
 
   /**
@@ -165,7 +166,7 @@ export class AdminApi extends runtime.BaseAPI {
    * Totals across the service, for dashboards.
    */
   async adminControllerGetStats(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminStats> {
     const response = await this.adminControllerGetStatsRaw(initOverrides);
     return await response.value();
@@ -180,10 +181,10 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerGetUserRaw(
     requestParameters: AdminControllerGetUserRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AdminUser>> {
     const response = await this.execute(operations.adminControllerGetUser, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AdminUser>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminUserFromJSON(jsonValue));
   }
 
   /**
@@ -193,7 +194,7 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerGetUser(
     requestParameters: AdminControllerGetUserRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminUser> {
     const response = await this.adminControllerGetUserRaw(requestParameters, initOverrides);
     return await response.value();
@@ -208,10 +209,10 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerListEventsRaw(
     requestParameters: AdminControllerListEventsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<SessionEventList>> {
     const response = await this.execute(operations.adminControllerListEvents, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<SessionEventList>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => SessionEventListFromJSON(jsonValue));
   }
 
   /**
@@ -221,7 +222,7 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerListEvents(
     requestParameters: AdminControllerListEventsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<SessionEventList> {
     const response = await this.adminControllerListEventsRaw(requestParameters, initOverrides);
     return await response.value();
@@ -236,10 +237,10 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerListUserSessionsRaw(
     requestParameters: AdminControllerListUserSessionsRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AdminSessionList>> {
     const response = await this.execute(operations.adminControllerListUserSessions, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AdminSessionList>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminSessionListFromJSON(jsonValue));
   }
 
   /**
@@ -249,7 +250,7 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerListUserSessions(
     requestParameters: AdminControllerListUserSessionsRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminSessionList> {
     const response = await this.adminControllerListUserSessionsRaw(requestParameters, initOverrides);
     return await response.value();
@@ -264,10 +265,10 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerRevokeSessionRaw(
     requestParameters: AdminControllerRevokeSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<RevokeResult>> {
     const response = await this.execute(operations.adminControllerRevokeSession, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<RevokeResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeResultFromJSON(jsonValue));
   }
 
   /**
@@ -277,7 +278,7 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerRevokeSession(
     requestParameters: AdminControllerRevokeSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<RevokeResult> {
     const response = await this.adminControllerRevokeSessionRaw(requestParameters, initOverrides);
     return await response.value();
@@ -292,10 +293,10 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerRevokeUserSessionsRaw(
     requestParameters: AdminControllerRevokeUserSessionsRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<RevokeAllResult>> {
     const response = await this.execute(operations.adminControllerRevokeUserSessions, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<RevokeAllResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeAllResultFromJSON(jsonValue));
   }
 
   /**
@@ -305,7 +306,7 @@ export class AdminApi extends runtime.BaseAPI {
    */
   async adminControllerRevokeUserSessions(
     requestParameters: AdminControllerRevokeUserSessionsRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<RevokeAllResult> {
     const response = await this.adminControllerRevokeUserSessionsRaw(requestParameters, initOverrides);
     return await response.value();

@@ -3,6 +3,7 @@
 
 import * as runtime from '../runtime.ts';
 import type { AuthResult, LoginRequest, Me, RefreshRequest, RegisterRequest, TokenPair } from '../models/index.ts';
+import { AuthResultFromJSON, LoginRequestToJSON, MeFromJSON, RefreshRequestToJSON, RegisterRequestToJSON, TokenPairFromJSON } from '../models/index.ts';
 
 /** Parameters of authControllerLogin(). */
 export interface AuthControllerLoginRequest {
@@ -37,6 +38,7 @@ const operations = {
     path: '/auth/login',
     required: ['loginRequest'],
     body: 'loginRequest',
+    bodyToJSON: LoginRequestToJSON,
   },
   authControllerLogout: {
     name: 'authControllerLogout',
@@ -56,6 +58,7 @@ const operations = {
     path: '/auth/refresh',
     required: ['refreshRequest'],
     body: 'refreshRequest',
+    bodyToJSON: RefreshRequestToJSON,
   },
   authControllerRegister: {
     name: 'authControllerRegister',
@@ -63,6 +66,7 @@ const operations = {
     path: '/auth/register',
     required: ['registerRequest'],
     body: 'registerRequest',
+    bodyToJSON: RegisterRequestToJSON,
   },
 } as const satisfies Record<string, runtime.Operation>;
 
@@ -77,10 +81,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerLoginRaw(
     requestParameters: AuthControllerLoginRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AuthResult>> {
     const response = await this.execute(operations.authControllerLogin, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AuthResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AuthResultFromJSON(jsonValue));
   }
 
   /**
@@ -90,7 +94,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerLogin(
     requestParameters: AuthControllerLoginRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AuthResult> {
     const response = await this.authControllerLoginRaw(requestParameters, initOverrides);
     return await response.value();
@@ -104,7 +108,7 @@ export class AuthApi extends runtime.BaseAPI {
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async authControllerLogoutRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<void>> {
     const response = await this.execute(operations.authControllerLogout, {}, initOverrides);
     return new runtime.VoidApiResponse(response);
@@ -116,7 +120,7 @@ export class AuthApi extends runtime.BaseAPI {
    * Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.
    */
   async authControllerLogout(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<void> {
     await this.authControllerLogoutRaw(initOverrides);
   }
@@ -129,10 +133,10 @@ export class AuthApi extends runtime.BaseAPI {
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async authControllerMeRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<Me>> {
     const response = await this.execute(operations.authControllerMe, {}, initOverrides);
-    return new runtime.JSONApiResponse<Me>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => MeFromJSON(jsonValue));
   }
 
   /**
@@ -141,7 +145,7 @@ export class AuthApi extends runtime.BaseAPI {
    * The account of the token used and the id of its session; 401 once that session is revoked or expired.
    */
   async authControllerMe(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<Me> {
     const response = await this.authControllerMeRaw(initOverrides);
     return await response.value();
@@ -156,10 +160,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRefreshRaw(
     requestParameters: AuthControllerRefreshRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<TokenPair>> {
     const response = await this.execute(operations.authControllerRefresh, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<TokenPair>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => TokenPairFromJSON(jsonValue));
   }
 
   /**
@@ -169,7 +173,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRefresh(
     requestParameters: AuthControllerRefreshRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<TokenPair> {
     const response = await this.authControllerRefreshRaw(requestParameters, initOverrides);
     return await response.value();
@@ -184,10 +188,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRegisterRaw(
     requestParameters: AuthControllerRegisterRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AuthResult>> {
     const response = await this.execute(operations.authControllerRegister, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AuthResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AuthResultFromJSON(jsonValue));
   }
 
   /**
@@ -197,7 +201,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRegister(
     requestParameters: AuthControllerRegisterRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AuthResult> {
     const response = await this.authControllerRegisterRaw(requestParameters, initOverrides);
     return await response.value();

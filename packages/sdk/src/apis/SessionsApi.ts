@@ -3,6 +3,7 @@
 
 import * as runtime from '../runtime.ts';
 import type { RevokeAllResult, RevokeResult, SessionCount, SessionList, SessionValidation } from '../models/index.ts';
+import { RevokeAllResultFromJSON, RevokeResultFromJSON, SessionCountFromJSON, SessionListFromJSON, SessionValidationFromJSON } from '../models/index.ts';
 
 /** Parameters of sessionControllerGetActiveSessions(). */
 export interface SessionControllerGetActiveSessionsRequest {
@@ -97,10 +98,10 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerGetActiveSessionsRaw(
     requestParameters: SessionControllerGetActiveSessionsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<SessionList>> {
     const response = await this.execute(operations.sessionControllerGetActiveSessions, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<SessionList>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => SessionListFromJSON(jsonValue));
   }
 
   /**
@@ -110,7 +111,7 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerGetActiveSessions(
     requestParameters: SessionControllerGetActiveSessionsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<SessionList> {
     const response = await this.sessionControllerGetActiveSessionsRaw(requestParameters, initOverrides);
     return await response.value();
@@ -124,10 +125,10 @@ export class SessionsApi extends runtime.BaseAPI {
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async sessionControllerGetSessionCountRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<SessionCount>> {
     const response = await this.execute(operations.sessionControllerGetSessionCount, {}, initOverrides);
-    return new runtime.JSONApiResponse<SessionCount>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => SessionCountFromJSON(jsonValue));
   }
 
   /**
@@ -136,7 +137,7 @@ export class SessionsApi extends runtime.BaseAPI {
    * How many sessions (devices) of the caller are active now.
    */
   async sessionControllerGetSessionCount(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<SessionCount> {
     const response = await this.sessionControllerGetSessionCountRaw(initOverrides);
     return await response.value();
@@ -151,10 +152,10 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerRevokeAllSessionsRaw(
     requestParameters: SessionControllerRevokeAllSessionsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<RevokeAllResult>> {
     const response = await this.execute(operations.sessionControllerRevokeAllSessions, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<RevokeAllResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeAllResultFromJSON(jsonValue));
   }
 
   /**
@@ -164,7 +165,7 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerRevokeAllSessions(
     requestParameters: SessionControllerRevokeAllSessionsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<RevokeAllResult> {
     const response = await this.sessionControllerRevokeAllSessionsRaw(requestParameters, initOverrides);
     return await response.value();
@@ -179,10 +180,10 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerRevokeSessionRaw(
     requestParameters: SessionControllerRevokeSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<RevokeResult>> {
     const response = await this.execute(operations.sessionControllerRevokeSession, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<RevokeResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeResultFromJSON(jsonValue));
   }
 
   /**
@@ -192,7 +193,7 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerRevokeSession(
     requestParameters: SessionControllerRevokeSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<RevokeResult> {
     const response = await this.sessionControllerRevokeSessionRaw(requestParameters, initOverrides);
     return await response.value();
@@ -207,10 +208,10 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerValidateSessionRaw(
     requestParameters: SessionControllerValidateSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<SessionValidation>> {
     const response = await this.execute(operations.sessionControllerValidateSession, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<SessionValidation>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => SessionValidationFromJSON(jsonValue));
   }
 
   /**
@@ -220,7 +221,7 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerValidateSession(
     requestParameters: SessionControllerValidateSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<SessionValidation> {
     const response = await this.sessionControllerValidateSessionRaw(requestParameters, initOverrides);
     return await response.value();
