@@ -106,6 +106,8 @@ export function loadOpenApiDocument(): OpenApiDocument {
 // Names, as openapi-generator's typescript-fetch makes them
 
 const words = (name: string) => name.split(/[^A-Za-z0-9]+/).filter(Boolean);
+/** x-refresh-transport -> X-Refresh-Transport (how the header is written on the wire and in docs). */
+const headerCase = (name: string) => name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-');
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
@@ -218,7 +220,9 @@ function docComment(lines: string[], indent: string): string[] {
 
 interface Param {
   name: string;
-  in: 'path' | 'query' | 'body';
+  in: 'path' | 'query' | 'header' | 'body';
+  /** For a header parameter: the header's name on the wire. */
+  wireName?: string;
   /** The caller must give it (path parameters, required bodies, required query parameters without a default). */
   required: boolean;
   tsType: string;
@@ -289,12 +293,15 @@ function readOperation(doc: OpenApiDocument, urlPath: string, method: string, ra
   const refs = new Set<string>();
   const ctx = (param: string): TypeContext => ({ refs, where: `${where} ${param}` });
 
-  const params: Param[] = (raw.parameters ?? []).map((p) => {
-    if (p.in !== 'path' && p.in !== 'query') throw new Error(`${where}: ${p.in} parameter ${p.name} is not supported`);
+  // Cookie parameters are left out, as typescript-fetch does: the browser sends cookies itself.
+  const params: Param[] = (raw.parameters ?? []).filter((p) => p.in !== 'cookie').map((p) => {
+    if (p.in !== 'path' && p.in !== 'query' && p.in !== 'header') throw new Error(`${where}: ${p.in} parameter ${p.name} is not supported`);
     const schema = p.schema ?? {};
     // A query parameter with a default is optional for the caller: the service fills it in.
     const required = p.in === 'path' || (p.required === true && schema.default === undefined);
-    return { name: p.name, in: p.in, required, tsType: paramType(schema, ctx(p.name)), description: p.description, schema };
+    // typescript-fetch names a header parameter in camelCase: X-Refresh-Transport -> xRefreshTransport.
+    const name = p.in === 'header' ? methodName(p.name) : p.name;
+    return { name, in: p.in, wireName: p.in === 'header' ? p.name : undefined, required, tsType: paramType(schema, ctx(p.name)), description: p.description ?? schema.description, schema };
   });
 
   const contentTypes = Object.keys(raw.requestBody?.content ?? {});
@@ -518,6 +525,9 @@ function operationDescriptor(op: Operation): string[] {
     `path: ${quote(op.path)}`,
     byLocation('path').length > 0 ? `pathParams: ${list(byLocation('path'))}` : undefined,
     byLocation('query').length > 0 ? `queryParams: ${list(byLocation('query'))}` : undefined,
+    byLocation('header').length > 0
+      ? `headerParams: { ${op.params.filter((p) => p.in === 'header').map((p) => `${propertyKey(p.name)}: ${quote(headerCase(p.wireName!))}`).join(', ')} }`
+      : undefined,
     required.length > 0 ? `required: ${list(required)}` : undefined,
     body ? `body: ${quote(body.name)}` : undefined,
     op.bodyModel ? `bodyToJSON: ${op.bodyModel}ToJSON` : undefined,

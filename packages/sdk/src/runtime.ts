@@ -207,6 +207,8 @@ export interface Operation {
   readonly path: string;
   readonly pathParams?: readonly string[];
   readonly queryParams?: readonly string[];
+  /** Header parameters: request parameter name -> header name. */
+  readonly headerParams?: Readonly<Record<string, string>>;
   /** Parameters the caller must give (RequiredError before any request otherwise). */
   readonly required?: readonly string[];
   /** The parameter sent as the application/json body. */
@@ -272,6 +274,9 @@ export class BaseAPI {
     }
     const headers: HTTPHeaders = {};
     if (operation.body !== undefined) headers['Content-Type'] = 'application/json';
+    for (const [name, header] of Object.entries(operation.headerParams ?? {})) {
+      if (parameters[name] != null) headers[header] = String(parameters[name]);
+    }
     if (operation.bearer !== undefined && this.configuration.accessToken) {
       const token = await this.configuration.accessToken(operation.bearer, []);
       if (token) headers['Authorization'] = `Bearer ${token}`;

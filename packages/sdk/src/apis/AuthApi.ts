@@ -7,6 +7,10 @@ import { AuthResultFromJSON, LoginRequestToJSON, MeFromJSON, RefreshRequestToJSO
 
 /** Parameters of authControllerLogin(). */
 export interface AuthControllerLoginRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   loginRequest: LoginRequest;
 }
 
@@ -22,11 +26,19 @@ export type AuthControllerMeRequest = Record<string, never>;
 
 /** Parameters of authControllerRefresh(). */
 export interface AuthControllerRefreshRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   refreshRequest: RefreshRequest;
 }
 
 /** Parameters of authControllerRegister(). */
 export interface AuthControllerRegisterRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   registerRequest: RegisterRequest;
 }
 
@@ -36,6 +48,7 @@ const operations = {
     name: 'authControllerLogin',
     method: 'POST',
     path: '/auth/login',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['loginRequest'],
     body: 'loginRequest',
     bodyToJSON: LoginRequestToJSON,
@@ -56,6 +69,7 @@ const operations = {
     name: 'authControllerRefresh',
     method: 'POST',
     path: '/auth/refresh',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['refreshRequest'],
     body: 'refreshRequest',
     bodyToJSON: RefreshRequestToJSON,
@@ -64,6 +78,7 @@ const operations = {
     name: 'authControllerRegister',
     method: 'POST',
     path: '/auth/register',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['registerRequest'],
     body: 'registerRequest',
     bodyToJSON: RegisterRequestToJSON,

@@ -9,7 +9,7 @@ import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { User as UserValue } from '../users/user.ts';
 import { AuthResult, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
 import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
-import { clearRefreshCookie, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
+import { clearRefreshCookie, RefreshCookie, refreshCookieHeaders, RefreshTransportHeaders, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
@@ -70,7 +70,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       summary: 'Create an account and sign in (starts a session)',
       description: 'Duplicate email (case-insensitive): 409. Password of 8 to 128 characters.' + browserTransportNote,
       body: ref(RegisterBody),
-      response: { 201: { description: 'Account created and signed in', ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      response: { 201: { description: 'Account created and signed in', headers: refreshCookieHeaders, ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens } = await auth.register(request.body, client(request));
@@ -85,7 +86,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       summary: 'Sign in with email and password (every sign-in is a new session)',
       description: 'Wrong email and wrong password get the same 401.' + browserTransportNote,
       body: ref(LoginBody),
-      response: { 200: { description: 'Signed in: a new session', ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      response: { 200: { description: 'Signed in: a new session', headers: refreshCookieHeaders, ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens } = await auth.login(request.body, client(request));
@@ -102,7 +104,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         'Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. ' +
         'Replaying the previous token within the grace window returns the same new token; an older token revokes the session.',
       body: ref(RefreshBody),
-      response: { 200: { description: 'New tokens for the same session', ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      cookies: RefreshCookie,
+      response: { 200: { description: 'New tokens for the same session', headers: refreshCookieHeaders, ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const presented = request.body.refreshToken ?? refreshTokenFromCookie(request);
@@ -127,7 +131,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         summary: 'Sign out: revoke the current session',
         description: 'Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.',
         security: [{ 'JWT-auth': [] }],
-        response: { 204: { description: 'Signed out', type: 'null' }, ...problemResponses(401) },
+        response: { 204: { description: 'Signed out', headers: refreshCookieHeaders, type: 'null' }, ...problemResponses(401) },
       },
     }, async (request, reply) => {
       await auth.logout(principalOf(request));
