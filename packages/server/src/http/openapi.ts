@@ -45,7 +45,7 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
           'A method a path does not have gets 405 with `Allow`; an unknown path gets 404. ' +
           'Every answer carries `X-Request-Id` (the caller\'s own, when it sends a sane one).',
         license: { name: 'MIT', identifier: 'MIT' },
-        contact: { name: 'sessiond maintainers', url: 'https://github.com/sessiond/sessiond' },
+        contact: { name: 'sessiond maintainers' },
       },
       servers: [{ url: options.serverUrl, description: 'This service (PUBLIC_URL, else its listening address)' }],
       tags: [
