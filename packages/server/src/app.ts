@@ -26,7 +26,7 @@ import type { AppConfig } from './config.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './database/database.ts';
 import { registerErrorHandling, sendProblem } from './http/error-handler.ts';
 import { registerValidation } from './http/validation.ts';
-import { createClientErrorHandler } from './http/client-error.ts';
+import { onClientError } from './http/client-error.ts';
 import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.ts';
 import { createFastPath, createHttpServer, type FastPath } from './http/fast-path.ts';
 import { requestId } from './http/request-id.ts';
@@ -129,7 +129,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       void sendProblem(reply, 'validation_failed', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is malformed.');
     },
     // Requests too malformed to parse: a problem answer and a log line without their bytes (http/client-error.ts).
-    clientErrorHandler: createClientErrorHandler(() => app.log),
+    clientErrorHandler: onClientError,
     // Every log line of a request carries its id; a caller's X-Request-Id is kept when it is sane
     // (so ids can be followed across services), otherwise `<process prefix>-<counter>` (http/request-id.ts).
     requestIdHeader: false,
