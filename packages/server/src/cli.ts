@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig, type AppConfig } from './config.ts';
+import { ConfigError, loadConfig, maskedConfig, type AppConfig } from './config.ts';
 import { createMigrator, openDatabase } from './database/database.ts';
 import { normalizeEmail } from './users/user.ts';
 import { loadOrCreateKeyFile, retireAfterMs, rotateKeys, writeKeyFile } from './tokens/key-store.ts';
@@ -175,12 +175,7 @@ commands['admin-keys'] = async (config, args) => {
 };
 
 commands.config = async (config) => {
-  const masked = {
-    ...config,
-    databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@'),
-    webhooks: { ...config.webhooks, secret: config.webhooks.secret === undefined ? undefined : '***' },
-  };
-  console.log(JSON.stringify(masked, null, 2));
+  console.log(JSON.stringify(maskedConfig(config), null, 2));
   return 0;
 };
 

@@ -160,11 +160,55 @@ const list = (value: string | undefined) => (value ?? '').split(',').map((x) => 
 
 export class ConfigError extends Error {}
 
-/** A URL's password never appears in a message: postgres://user:secret@host -> postgres://user:***@host. */
-const maskCredentials = (value: string) => value.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+/** Query parameters whose values are shown as they are; every other query value may be a credential. */
+const HARMLESS_QUERY_PARAMETERS = new Set(['sslmode', 'connect_timeout', 'application_name', 'family', 'db', 'pool_max_conns']);
+const MASK = '***';
+
+/**
+ * A URL as it may be shown (the `config` command, error messages): the one masking of credentials.
+ * Parsed as a WHATWG URL, not matched by a regex, so every spelling of a credential is found where
+ * the clients that read these URLs find it: the password (`postgres://:pw@host`, `redis://:pw@host`,
+ * percent-encoded or not), every query value but a few known harmless ones (`?password=`,
+ * `?token=`, `?sig=`...), the fragment, and a path that still holds an `@` (a password with an
+ * unencoded `/` makes the rest of it look like a path). The user name is kept: it says which account,
+ * it is not the secret. A value that does not parse as a URL is hidden whole after its scheme: we
+ * cannot know where its credentials are.
+ */
+export function maskUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+    return `${scheme}${MASK} (not a parsable URL; hidden)`;
+  }
+  if (url.password) url.password = MASK;
+  if (url.pathname.includes('@')) url.pathname = `/${MASK}`;
+  for (const name of [...new Set(url.searchParams.keys())]) {
+    if (!HARMLESS_QUERY_PARAMETERS.has(name.toLowerCase())) url.searchParams.set(name, MASK);
+  }
+  if (url.hash) url.hash = MASK;
+  return url.href;
+}
+
+/** The configuration as `npm run cli -- config` prints it: every URL through maskUrl, secrets replaced. */
+export function maskedConfig(config: AppConfig): AppConfig {
+  const mask = (value: string | undefined) => (value === undefined ? undefined : maskUrl(value));
+  return {
+    ...config,
+    databaseUrl: mask(config.databaseUrl),
+    redisUrl: mask(config.redisUrl),
+    webhooks: { ...config.webhooks, urls: config.webhooks.urls.map(maskUrl), secret: config.webhooks.secret === undefined ? undefined : MASK },
+  };
+}
 
 /** Variables whose values never appear in an error message. */
 const secretVariables = new Set(['WEBHOOK_SECRET']);
+/** Variables holding URLs: they appear in messages only through maskUrl. */
+const urlVariables = new Set(['DATABASE_URL', 'REDIS_URL', 'WEBHOOK_URLS']);
+/** How a variable's value appears in an error message. */
+const shownValue = (name: string, value: string) =>
+  secretVariables.has(name) ? '(hidden)' : JSON.stringify(urlVariables.has(name) ? value.split(',').map((v) => maskUrl(v.trim())).join(',') : value);
 
 /** Why one WEBHOOK_URLS entry is unusable, or undefined. */
 function webhookUrlProblem(value: string): string | undefined {
@@ -193,7 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const name = e.instancePath.replace(/^\//, '') || String((e.params as { missingProperties?: string[] }).missingProperties ?? '');
-      return `${name}=${secretVariables.has(name) ? '(hidden)' : JSON.stringify(maskCredentials(raw[name] ?? ''))}: ${e.message}`;
+      return `${name}=${shownValue(name, raw[name] ?? '')}: ${e.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
   }
