@@ -276,7 +276,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await app.register(cookie);
   await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
   await app.register(sessionRoutes, { sessions, accessTokens });
-  await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore });
+  await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore, deleteUser: auth.deleteUser });
 
   await redis?.connect().catch(logError);
   for (const bus of buses) {

@@ -12,6 +12,7 @@ export const errorCatalogue = {
   invalid_credentials: { status: 401, title: 'Invalid email or password' },
   invalid_refresh_token: { status: 401, title: 'Invalid refresh token' },
   invalid_admin_key: { status: 401, title: 'Invalid or missing admin API key' },
+  wrong_password: { status: 403, title: 'The password is incorrect' },
   not_found: { status: 404, title: 'Not found' },
   request_timeout: { status: 408, title: 'Request timeout' },
   user_not_found: { status: 404, title: 'User not found' },

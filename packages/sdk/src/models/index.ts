@@ -6,6 +6,8 @@ export type * from './AdminSessionList.ts';
 export type * from './AdminStats.ts';
 export type * from './AdminUser.ts';
 export type * from './AuthResult.ts';
+export type * from './ChangePasswordRequest.ts';
+export type * from './DeleteAccountRequest.ts';
 export type * from './Device.ts';
 export type * from './LoginRequest.ts';
 export type * from './Me.ts';

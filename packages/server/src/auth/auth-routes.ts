@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { requireBearer, principalOf } from '../http/authenticate.ts';
 import type { FastRoute } from '../http/fast-path.ts';
@@ -7,7 +7,8 @@ import { iso } from '../http/serialize.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { User as UserValue } from '../users/user.ts';
-import { AuthResult, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
+import { AuthResult, ChangePasswordBody, DeleteAccountBody, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
+import { RevokeAllResult } from '../sessions/session-schemas.ts';
 import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
 import { clearRefreshCookie, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
 
@@ -129,6 +130,40 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       await auth.logout(principalOf(request));
       clearRefreshCookie(request, reply);
       return reply.code(204).send();
+    });
+
+    // The scope's own type provider: these two routes take typed bodies.
+    const typed = scope.withTypeProvider<TypeBoxTypeProvider>();
+    typed.post('/auth/password', {
+      schema: {
+        operationId: 'AuthController_changePassword',
+        tags: ['Auth'],
+        summary: 'Change the password; every other session of the account ends (reason password_changed)',
+        description:
+          'The current password is required (a wrong one: 403, counted like a failed sign-in). The new one follows the sign-up policy (400). ' +
+          'This session stays signed in; every other one is revoked at once.',
+        security: [{ 'JWT-auth': [] }],
+        body: ref(ChangePasswordBody),
+        response: { 200: { description: 'Password changed; how many other sessions were ended', ...ref(RevokeAllResult) }, ...problemResponses(400, 401, 403, 413, 415, 429) },
+      },
+    }, async (request) => auth.changePassword(principalOf(request), request.body));
+
+    typed.delete('/auth/me', {
+      schema: {
+        operationId: 'AuthController_deleteAccount',
+        tags: ['Auth'],
+        summary: 'Delete the account: every session ends at once (reason account_deleted), then the account is deleted',
+        description:
+          'The password is required in the body (a wrong one: 403, counted like a failed sign-in). Every token of the account is refused from the next request on, ' +
+          'on every instance. The email, name and password hash are erased at once; ended sessions and events stay for their retention (the audit log).',
+        security: [{ 'JWT-auth': [] }],
+        body: ref(DeleteAccountBody),
+        response: { 204: { description: 'Account deleted', type: 'null' }, ...problemResponses(400, 401, 403, 413, 415, 429) },
+      },
+    }, async (request, reply) => {
+      await auth.deleteAccount(principalOf(request), request.body.password);
+      clearRefreshCookie(request, reply);
+      return reply.code(204).send(null);
     });
 
     scope.get('/auth/me', {
