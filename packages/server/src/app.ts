@@ -20,6 +20,7 @@ import type { EventStore } from './events/session-event.ts';
 import { authSchemas } from './auth/auth-schemas.ts';
 import { authFastRoutes, authRoutes } from './auth/auth-routes.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import { createRefreshCookie } from './auth/refresh-cookie.ts';
 import { createPasswordHasher } from './auth/password-hasher.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AppConfig } from './config.ts';
@@ -274,8 +275,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await registerWebPage(app, { pageHeaders }); // the devices page at / (packages/web)
 
   await app.register(cookie);
-  await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
-  await app.register(sessionRoutes, { sessions, accessTokens });
+  const refreshCookie = createRefreshCookie({ publicUrl: config.publicUrl, maxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
+  await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookie });
+  await app.register(sessionRoutes, { sessions, accessTokens, refreshCookie });
   await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore, deleteUser: auth.deleteUser });
 
   await redis?.connect().catch(logError);

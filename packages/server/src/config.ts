@@ -42,6 +42,7 @@ export const EnvSchema = Type.Object({
   LOGIN_FAILURES_BEFORE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
   WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1000 })),
+  PUBLIC_URL: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
 }, { additionalProperties: true });
 
 export type Env = Static<typeof EnvSchema>;
@@ -110,6 +111,11 @@ export interface AppConfig {
     /** Cap of that wait, so an attacker cannot lock the real user out for long. */
     maxDelaySeconds: number;
   };
+  /**
+   * The origin browsers reach the service at (PUBLIC_URL), e.g. https://auth.example.com. With
+   * https, the refresh cookie is always Secure and __Secure- prefixed, whatever the proxy setup.
+   */
+  publicUrl: string | undefined;
   /** Each session event POSTed, signed, to every URL (events/webhook-deliverer.ts); off without URLs. */
   webhooks: {
     urls: string[];
@@ -153,6 +159,7 @@ export const defaultConfig: AppConfig = {
   trustProxy: [],
   corsOrigins: [],
   rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60 },
+  publicUrl: undefined,
   webhooks: { urls: [], secret: undefined, pollIntervalMs: 1000, timeoutMs: 5000 },
 };
 
@@ -205,13 +212,13 @@ export function maskedConfig(config: AppConfig): AppConfig {
 /** Variables whose values never appear in an error message. */
 const secretVariables = new Set(['WEBHOOK_SECRET']);
 /** Variables holding URLs: they appear in messages only through maskUrl. */
-const urlVariables = new Set(['DATABASE_URL', 'REDIS_URL', 'WEBHOOK_URLS']);
+const urlVariables = new Set(['DATABASE_URL', 'REDIS_URL', 'WEBHOOK_URLS', 'PUBLIC_URL']);
 /** How a variable's value appears in an error message. */
 const shownValue = (name: string, value: string) =>
   secretVariables.has(name) ? '(hidden)' : JSON.stringify(urlVariables.has(name) ? value.split(',').map((v) => maskUrl(v.trim())).join(',') : value);
 
-/** Why one WEBHOOK_URLS entry is unusable, or undefined. */
-function webhookUrlProblem(value: string): string | undefined {
+/** Why a value is not a usable http(s) URL (PUBLIC_URL, each WEBHOOK_URLS entry), or undefined. */
+function httpUrlProblem(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
@@ -219,7 +226,7 @@ function webhookUrlProblem(value: string): string | undefined {
     return 'is not a URL';
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'is not an http(s) URL';
-  // fetch refuses them, and the signature already authenticates the sender.
+  // fetch refuses them, and a webhook's signature already authenticates the sender.
   if (url.username || url.password) return 'must not contain credentials';
   return undefined;
 }
@@ -245,9 +252,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const webhookUrls = [...new Set(list(e.WEBHOOK_URLS))];
   const webhookErrors: string[] = [];
   webhookUrls.forEach((url, i) => {
-    const problem = webhookUrlProblem(url); // the URL itself is not echoed: its query may hold a token
+    const problem = httpUrlProblem(url); // the URL itself is not echoed: its query may hold a token
     if (problem) webhookErrors.push(`WEBHOOK_URLS: entry ${i + 1} ${problem}`);
   });
+  const publicUrlProblem = e.PUBLIC_URL === undefined ? undefined : httpUrlProblem(e.PUBLIC_URL);
+  if (publicUrlProblem) webhookErrors.push(`PUBLIC_URL=${shownValue('PUBLIC_URL', e.PUBLIC_URL!)}: ${publicUrlProblem} (e.g. https://auth.example.com)`);
   if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) webhookErrors.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set (at least 32 characters)');
   if (webhookErrors.length > 0) throw new ConfigError(`Invalid configuration:\n  ${webhookErrors.join('\n  ')}`);
   const config: AppConfig = {
@@ -282,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE ?? defaultConfig.rateLimit.perIpPerMinute,
       failuresBeforeDelay: e.LOGIN_FAILURES_BEFORE_DELAY ?? defaultConfig.rateLimit.failuresBeforeDelay,
     },
+    publicUrl: e.PUBLIC_URL,
     webhooks: { ...defaultConfig.webhooks, urls: webhookUrls, secret: e.WEBHOOK_SECRET },
   };
   if (config.sessionAbsoluteLifetimeSeconds < config.sessionIdleTimeoutSeconds) {

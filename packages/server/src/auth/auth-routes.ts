@@ -10,12 +10,13 @@ import type { User as UserValue } from '../users/user.ts';
 import { AuthResult, ChangePasswordBody, DeleteAccountBody, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
 import { RevokeAllResult } from '../sessions/session-schemas.ts';
 import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
-import { clearRefreshCookie, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
+import type { RefreshCookie } from './refresh-cookie.ts';
+import { wantsCookieTransport } from './refresh-cookie.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
-  /** Cookie lifetime: the session's absolute lifetime (the server enforces the real limits). */
-  refreshCookieMaxAgeSeconds: number;
+  /** The browser transport's cookie (auth/refresh-cookie.ts). */
+  refreshCookie: RefreshCookie;
   sessions: SessionService;
   accessTokens: AccessTokens;
 }
@@ -55,11 +56,11 @@ const browserTransportNote =
 // Responses carrying tokens must never be stored by a cache (RFC 6749 §5.1).
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, refreshCookie }) => {
   /** Sends issued tokens in the transport the client asked for. */
   const sendTokens = (request: FastifyRequest, reply: import('fastify').FastifyReply, tokens: IssuedTokens, extra: Record<string, unknown> = {}) => {
     const cookie = wantsCookieTransport(request);
-    if (cookie) setRefreshCookie(request, reply, tokens.refreshToken, refreshCookieMaxAgeSeconds);
+    if (cookie) refreshCookie.set(request, reply, tokens.refreshToken);
     return reply.headers(noStore).send({ ...extra, ...tokenJson(tokens, !cookie) });
   };
 
@@ -103,13 +104,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       response: { 200: { description: 'New tokens for the same session', ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const presented = request.body.refreshToken ?? refreshTokenFromCookie(request);
+    const presented = request.body.refreshToken ?? refreshCookie.read(request);
     try {
       const tokens = await auth.refresh(presented, client(request));
       return sendTokens(request, reply, tokens);
     } catch (error) {
       // A dead cookie is useless to keep: clear it so the page falls back to sign-in cleanly.
-      if (request.body.refreshToken === undefined && wantsCookieTransport(request)) clearRefreshCookie(request, reply);
+      if (request.body.refreshToken === undefined && wantsCookieTransport(request)) refreshCookie.clear(request, reply);
       throw error;
     }
   });
@@ -128,7 +129,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       },
     }, async (request, reply) => {
       await auth.logout(principalOf(request));
-      clearRefreshCookie(request, reply);
+      refreshCookie.clear(request, reply);
       return reply.code(204).send();
     });
 
@@ -162,7 +163,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       },
     }, async (request, reply) => {
       await auth.deleteAccount(principalOf(request), request.body.password);
-      clearRefreshCookie(request, reply);
+      refreshCookie.clear(request, reply);
       return reply.code(204).send(null);
     });
 
