@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig, type AppConfig } from '../../src/config.ts';
 import { startApp } from '../helpers/app.ts';
 import { backendNames } from '../helpers/backends.ts';
 
@@ -19,10 +19,11 @@ for (const backend of backendNames) {
   describe(`refresh cookie with PUBLIC_URL (${backend})`, () => {
     test('https PUBLIC_URL: Secure, __Secure-sessiond_refresh, whatever the proxy says; refresh reads it; sign-out clears it', async (t) => {
       // Two proxy setups: not trusted (the service sees http), and trusted but saying http.
-      for (const [label, config, extra] of [
+      const setups: Array<[string, Partial<AppConfig>, Record<string, string>]> = [
         ['untrusted proxy', { publicUrl: PUBLIC }, {}],
         ['trusted proxy saying http', { publicUrl: PUBLIC, trustProxy: ['127.0.0.1'] }, { 'x-forwarded-proto': 'http' }],
-      ] as const) {
+      ];
+      for (const [label, config, extra] of setups) {
         const env = await startApp(t, backend, { config });
         if (!env) return;
         const { http } = env;
