@@ -46,18 +46,27 @@ async function warm(http: HttpClient, sessions: SignedIn[]) {
   }
 }
 
+/** An app, an admin key, and one account signed in on two devices whose every cache is warm. */
+async function twoDevices(t: TestContext, backend: BackendName) {
+  const env = await startApp(t, backend);
+  if (!env) return undefined;
+  const { http } = env;
+  const admin = await adminHeaders(env);
+  const laptop = await registerUser(http);
+  const phone = await login(http, laptop);
+  await warm(http, [laptop, phone]);
+  return { env, http, admin, laptop, phone };
+}
+
 for (const backend of backendNames) {
   describe(`account changes end sessions (${backend})`, () => {
     test('POST /auth/password: current password required, sign-up policy, every other session ends (password_changed)', async (t) => {
-      const env = await startApp(t, backend);
-      if (!env) return;
-      const { http } = env;
-      const admin = await adminHeaders(env);
-      const laptop = await registerUser(http);
-      const phone = await login(http, laptop);
+      const setup = await twoDevices(t, backend);
+      if (!setup) return;
+      const { env, http, admin, laptop, phone } = setup;
       const tablet = await login(http, laptop);
       const stranger = await registerUser(http);
-      await warm(http, [laptop, phone, tablet]);
+      await warm(http, [tablet]);
 
       assertProblem(await http.post('/auth/password', { currentPassword: laptop.password, newPassword: 'a brand new passphrase' }), 401, 'no token');
       const wrong = await http.post('/auth/password', { currentPassword: 'not the password', newPassword: 'a brand new passphrase' }, { token: laptop.accessToken });
@@ -89,13 +98,9 @@ for (const backend of backendNames) {
     });
 
     test('DELETE /auth/me: password required; every session ends at once (account_deleted), then the account is gone', async (t) => {
-      const env = await startApp(t, backend);
-      if (!env) return;
-      const { http } = env;
-      const admin = await adminHeaders(env);
-      const laptop = await registerUser(http);
-      const phone = await login(http, laptop);
-      await warm(http, [laptop, phone]);
+      const setup = await twoDevices(t, backend);
+      if (!setup) return;
+      const { env, http, admin, laptop, phone } = setup;
 
       assertProblem(await http.request('DELETE', '/auth/me', { token: laptop.accessToken }), [400, 415], 'no body');
       assertProblem(await http.request('DELETE', '/auth/me', { token: laptop.accessToken, body: {} }), 400, 'no password');
@@ -125,14 +130,10 @@ for (const backend of backendNames) {
     });
 
     test('DELETE /admin/users/{id}: admin key only; every session ends; a second delete is 404', async (t) => {
-      const env = await startApp(t, backend);
-      if (!env) return;
-      const { http } = env;
-      const admin = await adminHeaders(env);
-      const user = await registerUser(http);
-      const phone = await login(http, user);
+      const setup = await twoDevices(t, backend);
+      if (!setup) return;
+      const { env, http, admin, laptop: user, phone } = setup;
       const other = await registerUser(http);
-      await warm(http, [user, phone]);
 
       assertProblem(await http.delete(`/admin/users/${user.userId}`), 401, 'no admin key');
       assertProblem(await http.delete(`/admin/users/${user.userId}`, { token: user.accessToken }), 401, 'a user token is not an admin key');
