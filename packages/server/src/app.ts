@@ -21,12 +21,14 @@ import type { EventStore } from './events/session-event.ts';
 import { authSchemas } from './auth/auth-schemas.ts';
 import { authFastRoutes, authRoutes } from './auth/auth-routes.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import { createRefreshCookie } from './auth/refresh-cookie.ts';
 import { createPasswordHasher } from './auth/password-hasher.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AppConfig } from './config.ts';
 import { migrateDatabase, openDatabase, type DatabaseHandle } from './database/database.ts';
 import { registerErrorHandling, sendProblem } from './http/error-handler.ts';
 import { registerValidation } from './http/validation.ts';
+import { onClientError } from './http/client-error.ts';
 import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.ts';
 import { createFastPath, createHttpServer, takeFastPathReadError, type FastPath } from './http/fast-path.ts';
 import { requestId } from './http/request-id.ts';
@@ -129,6 +131,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     frameworkErrors: (error, _request, reply) => {
       void sendProblem(reply, 'validation_failed', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is malformed.');
     },
+    // Requests too malformed to parse: a problem answer and a log line without their bytes (http/client-error.ts).
+    clientErrorHandler: onClientError,
     // Every log line of a request carries its id; a caller's X-Request-Id is kept when it is sane
     // (so ids can be followed across services), otherwise `<process prefix>-<counter>` (http/request-id.ts).
     requestIdHeader: false,
@@ -283,9 +287,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await registerWebPage(app, { pageHeaders }); // the devices page at / (packages/web)
 
   await app.register(cookie);
-  await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
-  await app.register(sessionRoutes, { sessions, accessTokens });
-  await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore });
+  const refreshCookie = createRefreshCookie({ publicUrl: config.publicUrl, maxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
+  await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookie });
+  await app.register(sessionRoutes, { sessions, accessTokens, refreshCookie });
+  await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore, deleteUser: auth.deleteUser });
 
   // Not awaited: Redis is optional, and a Redis that refuses or hangs mid-handshake must not hold up
   // the start. ioredis keeps reconnecting in the background; until then its commands fail at once

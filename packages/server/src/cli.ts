@@ -217,14 +217,8 @@ const commands: Record<string, Command> = {
     usage: 'config',
     summary: 'Print the effective configuration, secrets masked',
     async run(_parsed, configure) {
-      const config = configure();
-      const masked = {
-        ...config,
-        databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@'),
-        webhooks: { ...config.webhooks, secret: config.webhooks.secret === undefined ? undefined : '***' },
-        metricsToken: config.metricsToken === undefined ? undefined : '***',
-      };
-      console.log(JSON.stringify(masked, null, 2));
+      const { maskedConfig } = await import('./config.ts');
+      console.log(JSON.stringify(maskedConfig(configure()), null, 2));
       return 0;
     },
   },

@@ -5,6 +5,12 @@ import * as runtime from '../runtime.ts';
 import type { AdminSessionList, AdminStats, AdminUser, RevokeAllResult, RevokeResult, SessionEventList } from '../models/index.ts';
 import { AdminSessionListFromJSON, AdminStatsFromJSON, AdminUserFromJSON, RevokeAllResultFromJSON, RevokeResultFromJSON, SessionEventListFromJSON } from '../models/index.ts';
 
+/** Parameters of adminControllerDeleteUser(). */
+export interface AdminControllerDeleteUserRequest {
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
+  userId: string;
+}
+
 /** Parameters of adminControllerFindUser(). */
 export interface AdminControllerFindUserRequest {
   email: string;
@@ -60,6 +66,14 @@ export interface AdminControllerRevokeUserSessionsRequest {
 
 /** What each operation sends; runtime.BaseAPI.execute does the sending. */
 const operations = {
+  adminControllerDeleteUser: {
+    name: 'adminControllerDeleteUser',
+    method: 'DELETE',
+    path: '/admin/users/{userId}',
+    pathParams: ['userId'],
+    required: ['userId'],
+    apiKeyHeader: 'X-Admin-Key',
+  },
   adminControllerFindUser: {
     name: 'adminControllerFindUser',
     method: 'GET',
@@ -118,6 +132,34 @@ const operations = {
 
 /** Operators: users' sessions, revocation, audit log (admin API key) */
 export class AdminApi extends runtime.BaseAPI {
+  /**
+   * Delete a user: every session ends at once (reason account_deleted), then the account is deleted
+   *
+   * Every token of the account is refused from the next request on, on every instance. Ended sessions and events stay for their retention.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async adminControllerDeleteUserRaw(
+    requestParameters: AdminControllerDeleteUserRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<RevokeAllResult>> {
+    const response = await this.execute(operations.adminControllerDeleteUser, requestParameters, initOverrides);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeAllResultFromJSON(jsonValue));
+  }
+
+  /**
+   * Delete a user: every session ends at once (reason account_deleted), then the account is deleted
+   *
+   * Every token of the account is refused from the next request on, on every instance. Ended sessions and events stay for their retention.
+   */
+  async adminControllerDeleteUser(
+    requestParameters: AdminControllerDeleteUserRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<RevokeAllResult> {
+    const response = await this.adminControllerDeleteUserRaw(requestParameters, initOverrides);
+    return await response.value();
+  }
+
   /**
    * Look a user up by email
    *

@@ -2,8 +2,18 @@
 // Do not edit: change the route schemas in packages/server, then run `npm run generate:sdk`.
 
 import * as runtime from '../runtime.ts';
-import type { AuthResult, LoginRequest, Me, RefreshRequest, RegisterRequest, TokenPair } from '../models/index.ts';
-import { AuthResultFromJSON, LoginRequestToJSON, MeFromJSON, RefreshRequestToJSON, RegisterRequestToJSON, TokenPairFromJSON } from '../models/index.ts';
+import type { AuthResult, ChangePasswordRequest, DeleteAccountRequest, LoginRequest, Me, RefreshRequest, RegisterRequest, RevokeAllResult, TokenPair } from '../models/index.ts';
+import { AuthResultFromJSON, ChangePasswordRequestToJSON, DeleteAccountRequestToJSON, LoginRequestToJSON, MeFromJSON, RefreshRequestToJSON, RegisterRequestToJSON, RevokeAllResultFromJSON, TokenPairFromJSON } from '../models/index.ts';
+
+/** Parameters of authControllerChangePassword(). */
+export interface AuthControllerChangePasswordRequest {
+  changePasswordRequest: ChangePasswordRequest;
+}
+
+/** Parameters of authControllerDeleteAccount(). */
+export interface AuthControllerDeleteAccountRequest {
+  deleteAccountRequest: DeleteAccountRequest;
+}
 
 /** Parameters of authControllerLogin(). */
 export interface AuthControllerLoginRequest {
@@ -44,6 +54,24 @@ export interface AuthControllerRegisterRequest {
 
 /** What each operation sends; runtime.BaseAPI.execute does the sending. */
 const operations = {
+  authControllerChangePassword: {
+    name: 'authControllerChangePassword',
+    method: 'POST',
+    path: '/auth/password',
+    required: ['changePasswordRequest'],
+    body: 'changePasswordRequest',
+    bodyToJSON: ChangePasswordRequestToJSON,
+    bearer: 'JWT-auth',
+  },
+  authControllerDeleteAccount: {
+    name: 'authControllerDeleteAccount',
+    method: 'DELETE',
+    path: '/auth/me',
+    required: ['deleteAccountRequest'],
+    body: 'deleteAccountRequest',
+    bodyToJSON: DeleteAccountRequestToJSON,
+    bearer: 'JWT-auth',
+  },
   authControllerLogin: {
     name: 'authControllerLogin',
     method: 'POST',
@@ -87,6 +115,61 @@ const operations = {
 
 /** Sign-up, sign-in, token refresh and sign-out */
 export class AuthApi extends runtime.BaseAPI {
+  /**
+   * Change the password; every other session of the account ends (reason password_changed)
+   *
+   * The current password is required (a wrong one: 403, counted like a failed sign-in). The new one follows the sign-up policy (400). This session stays signed in; every other one is revoked at once.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async authControllerChangePasswordRaw(
+    requestParameters: AuthControllerChangePasswordRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<RevokeAllResult>> {
+    const response = await this.execute(operations.authControllerChangePassword, requestParameters, initOverrides);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeAllResultFromJSON(jsonValue));
+  }
+
+  /**
+   * Change the password; every other session of the account ends (reason password_changed)
+   *
+   * The current password is required (a wrong one: 403, counted like a failed sign-in). The new one follows the sign-up policy (400). This session stays signed in; every other one is revoked at once.
+   */
+  async authControllerChangePassword(
+    requestParameters: AuthControllerChangePasswordRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<RevokeAllResult> {
+    const response = await this.authControllerChangePasswordRaw(requestParameters, initOverrides);
+    return await response.value();
+  }
+
+  /**
+   * Delete the account: every session ends at once (reason account_deleted), then the account is deleted
+   *
+   * The password is required in the body (a wrong one: 403, counted like a failed sign-in). Every token of the account is refused from the next request on, on every instance. The email, name and password hash are erased at once; ended sessions and events stay for their retention (the audit log).
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async authControllerDeleteAccountRaw(
+    requestParameters: AuthControllerDeleteAccountRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<void>> {
+    const response = await this.execute(operations.authControllerDeleteAccount, requestParameters, initOverrides);
+    return new runtime.VoidApiResponse(response);
+  }
+
+  /**
+   * Delete the account: every session ends at once (reason account_deleted), then the account is deleted
+   *
+   * The password is required in the body (a wrong one: 403, counted like a failed sign-in). Every token of the account is refused from the next request on, on every instance. The email, name and password hash are erased at once; ended sessions and events stay for their retention (the audit log).
+   */
+  async authControllerDeleteAccount(
+    requestParameters: AuthControllerDeleteAccountRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<void> {
+    await this.authControllerDeleteAccountRaw(requestParameters, initOverrides);
+  }
+
   /**
    * Sign in with email and password (every sign-in is a new session)
    *

@@ -23,7 +23,7 @@ export interface AdminSession {
   /** @format date-time */
   revokedAt: Date | null;
   /** Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active. */
-  endReason: string | null;
+  endReason: 'user_logout' | 'user_revoked' | 'user_revoked_all' | 'refresh_token_reused' | 'idle_timeout' | 'absolute_timeout' | 'session_limit' | 'admin' | 'password_changed' | 'account_deleted' | null;
 }
 
 /** Whether `value` has every required property of AdminSession. */

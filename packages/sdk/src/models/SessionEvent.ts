@@ -12,7 +12,8 @@ export interface SessionEvent {
   sessionId: string;
   /** @format uuid */
   userId: string;
-  reason: string | null;
+  /** Why the session ended, for session.revoked and session.expired; null otherwise. */
+  reason: 'user_logout' | 'user_revoked' | 'user_revoked_all' | 'refresh_token_reused' | 'idle_timeout' | 'absolute_timeout' | 'session_limit' | 'admin' | 'password_changed' | 'account_deleted' | null;
   data: { [key: string]: unknown };
 }
 

@@ -6,6 +6,8 @@ export * from './AdminSessionList.ts';
 export * from './AdminStats.ts';
 export * from './AdminUser.ts';
 export * from './AuthResult.ts';
+export * from './ChangePasswordRequest.ts';
+export * from './DeleteAccountRequest.ts';
 export * from './Device.ts';
 export * from './LoginRequest.ts';
 export * from './Me.ts';

@@ -6,6 +6,7 @@ import { iso } from '../http/serialize.ts';
 import { sessionJson } from '../sessions/session-json.ts';
 import { RevokeAllResult, RevokeResult } from '../sessions/session-schemas.ts';
 import type { SessionService } from '../sessions/session-service.ts';
+import type { RevokeReason } from '../sessions/session.ts';
 import { normalizeEmail } from '../users/user.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { AdminKeyStore } from './admin-key-store.ts';
@@ -23,6 +24,8 @@ import {
 
 export interface AdminRoutesOptions {
   keys: AdminKeyStore;
+  /** Account deletion (auth/auth-service.ts): the same path as a user deleting their own account. */
+  deleteUser: (userId: string) => Promise<{ revokedCount: number } | undefined>;
   sessions: SessionService;
   users: UserStore;
   events: EventStore;
@@ -38,7 +41,7 @@ const tags = ['Admin'];
  * admin API keys (created with `npm run cli -- admin-keys create`), never by end-user tokens, in a
  * scope of its own whose hook runs before anything else.
  */
-export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { keys, sessions, users, events }) => {
+export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { keys, sessions, users, events, deleteUser }) => {
   app.addHook('onRequest', async (request) => {
     const presented = request.headers['x-admin-key'];
     if (typeof presented !== 'string' || presented.length > 200 || !(await keys.verify(presented))) {
@@ -84,6 +87,22 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     const user = await users.findById(request.params.userId);
     if (!user) throw new AppError('user_not_found', 'No user has this id.');
     return userJson(user);
+  });
+
+  app.delete('/admin/users/:userId', {
+    schema: {
+      operationId: 'AdminController_deleteUser',
+      tags,
+      security,
+      summary: 'Delete a user: every session ends at once (reason account_deleted), then the account is deleted',
+      description: 'Every token of the account is refused from the next request on, on every instance. Ended sessions and events stay for their retention.',
+      params: UserIdParams,
+      response: { 200: { description: 'User deleted; how many sessions were ended', ...ref(RevokeAllResult) }, ...problemResponses(400, 401, 404) },
+    },
+  }, async (request) => {
+    const deleted = await deleteUser(request.params.userId);
+    if (!deleted) throw new AppError('user_not_found', 'No user has this id.');
+    return deleted;
   });
 
   app.get('/admin/users/:userId/sessions', {
@@ -171,7 +190,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       limit,
     );
     return {
-      data: list.map((e) => ({ id: e.id, type: e.type, occurredAt: iso(e.occurredAtMs), sessionId: e.sessionId, userId: e.userId, reason: e.reason, data: e.data })),
+      data: list.map((e) => ({ id: e.id, type: e.type, occurredAt: iso(e.occurredAtMs), sessionId: e.sessionId, userId: e.userId, reason: e.reason as RevokeReason | null, data: e.data })),
       nextAfter: list.length === limit ? list[list.length - 1]!.id : null,
     };
   });

@@ -1,6 +1,13 @@
 import { Type, type Static } from 'typebox';
 import { UuidInput } from '../http/uuid.ts';
 import { SessionId } from '../sessions/session-schemas.ts';
+import { EmailString } from '../http/text-schemas.ts';
+import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
+import { revokeReasons, type RevokeReason } from '../sessions/session.ts';
+
+/** The event types and end reasons, from their one definitions. */
+const EventType = Type.Unsafe<SessionEventType>(Type.Union(sessionEventTypes.map((type) => Type.Literal(type))));
+const EndReason = Type.Unsafe<RevokeReason>(Type.Union(revokeReasons.map((reason) => Type.Literal(reason))));
 
 const Uuid = UuidInput('User id (UUID; any case accepted, answered in the canonical lower-case form).');
 
@@ -27,7 +34,7 @@ export const AdminSession = Type.Object(
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
     active: Type.Boolean(),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    endReason: Type.Union([Type.String(), Type.Null()], { description: 'Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active.' }),
+    endReason: Type.Union([EndReason, Type.Null()], { description: 'Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active.' }),
   },
   { $id: 'AdminSession', additionalProperties: false },
 );
@@ -48,17 +55,11 @@ export const AdminStats = Type.Object(
 export const SessionEvent = Type.Object(
   {
     id: Type.Integer(),
-    type: Type.Union([
-      Type.Literal('session.created'),
-      Type.Literal('session.refreshed'),
-      Type.Literal('session.revoked'),
-      Type.Literal('session.expired'),
-      Type.Literal('refresh_token.reused'),
-    ]),
+    type: EventType,
     occurredAt: Type.String({ format: 'date-time' }),
     sessionId: Type.String({ format: 'uuid' }),
     userId: Type.String({ format: 'uuid' }),
-    reason: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.Union([EndReason, Type.Null()], { description: 'Why the session ended, for session.revoked and session.expired; null otherwise.' }),
     data: Type.Record(Type.String(), Type.Unknown()),
   },
   { $id: 'SessionEvent', additionalProperties: false },
@@ -72,7 +73,7 @@ export const SessionEventList = Type.Object(
   { $id: 'SessionEventList', additionalProperties: false },
 );
 
-export const FindUserQuery = Type.Object({ email: Type.String({ minLength: 3, maxLength: 254 }) }, { additionalProperties: false });
+export const FindUserQuery = Type.Object({ email: EmailString({ minLength: 3 }) }, { additionalProperties: false });
 export const UserIdParams = Type.Object({ userId: Uuid }, { additionalProperties: false });
 export const AdminSessionIdParams = Type.Object({ sessionId: SessionId }, { additionalProperties: false });
 export const AdminSessionsQuery = Type.Object(
@@ -85,15 +86,7 @@ export const AdminSessionsQuery = Type.Object(
 );
 export const EventsQuery = Type.Object(
   {
-    type: Type.Optional(
-      Type.Union([
-        Type.Literal('session.created'),
-        Type.Literal('session.refreshed'),
-        Type.Literal('session.revoked'),
-        Type.Literal('session.expired'),
-        Type.Literal('refresh_token.reused'),
-      ]),
-    ),
+    type: Type.Optional(EventType),
     userId: Type.Optional(Uuid),
     sessionId: Type.Optional(SessionId),
     after: Type.Optional(Type.Integer({ minimum: 0, description: 'Only events with a larger id (keyset pagination).' })),

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { EmailString, StoredString } from '../http/text-schemas.ts';
 
 // One schema per thing: these validate requests, type the handlers, and become the OpenAPI
 // components (and so the SDK's types).
@@ -23,7 +24,7 @@ export const User = Type.Object(
   { $id: 'User', additionalProperties: false, examples: [exampleUser] },
 );
 
-const Email = Type.String({ format: 'email', maxLength: 254, description: 'Compared case-insensitively.' });
+const Email = EmailString({ format: 'email', description: 'Compared case-insensitively.' });
 
 export const RegisterBody = Type.Object(
   {
@@ -31,18 +32,33 @@ export const RegisterBody = Type.Object(
     // Length is checked by the password policy (with a clear message); here only a hard upper
     // bound so no request can make the hasher chew on megabytes.
     password: Type.String({ maxLength: 1024, description: 'At least 8 and at most 128 characters.' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    name: Type.Optional(StoredString({ minLength: 1, maxLength: 200 })),
   },
   { $id: 'RegisterRequest', additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery staple', name: 'Ada' }] },
 );
 
 export const LoginBody = Type.Object(
   {
-    email: Type.String({ maxLength: 254 }),
+    // No format check here: any string gets the same 401 as a wrong password; only characters no
+    // email can hold (controls, NUL) are a 400.
+    email: EmailString(),
     password: Type.String({ maxLength: 1024 }),
   },
   { $id: 'LoginRequest', additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery staple' }] },
 );
+
+// Like the sign-in's password field: a hard upper bound only; the policy says the rest.
+const CurrentPassword = Type.String({ maxLength: 1024, description: 'The account\'s current password.' });
+
+export const ChangePasswordBody = Type.Object(
+  {
+    currentPassword: CurrentPassword,
+    newPassword: Type.String({ maxLength: 1024, description: 'The same policy as at sign-up: 8 to 128 characters, not a common password.' }),
+  },
+  { $id: 'ChangePasswordRequest', additionalProperties: false },
+);
+
+export const DeleteAccountBody = Type.Object({ password: CurrentPassword }, { $id: 'DeleteAccountRequest', additionalProperties: false });
 
 export const RefreshBody = Type.Object(
   {
@@ -75,4 +91,4 @@ export const Me = Type.Object(
   { $id: 'Me', additionalProperties: false, examples: [{ user: exampleUser, sessionId: exampleTokens.sessionId }] },
 );
 
-export const authSchemas = [User, RegisterBody, LoginBody, RefreshBody, TokenPair, AuthResult, Me];
+export const authSchemas = [User, RegisterBody, LoginBody, ChangePasswordBody, DeleteAccountBody, RefreshBody, TokenPair, AuthResult, Me];

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import type { Database } from './tables.ts';
+import { makePrivateDir, restrictToOwner } from '../private-files.ts';
 import { migrationProvider } from './migrations/index.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -147,7 +148,16 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     };
   }
   const file = options.sqliteFile ?? ':memory:';
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const onDisk = file !== ':memory:';
+  // The database holds session data: owner only (0600) in a folder we create 0700. SQLite creates
+  // -wal and -shm with the mode of the database file, so the file exists with 0600 before SQLite
+  // opens it; files left by an earlier start with looser modes are tightened too.
+  const sqliteFiles = [file, `${file}-wal`, `${file}-shm`];
+  if (onDisk) {
+    makePrivateDir(path.dirname(file));
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    restrictToOwner(sqliteFiles);
+  }
   const sqlite = new SQLite(file);
   // WAL lets readers proceed during a write; busy_timeout waits for another process's write lock
   // (the CLI, a second worker) instead of failing at once; foreign keys are off by default in SQLite.
@@ -158,6 +168,7 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   sqlite.pragma(`synchronous = ${options.sqliteSynchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  if (onDisk) restrictToOwner(sqliteFiles);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   let closed = false;
   return {

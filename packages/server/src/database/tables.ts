@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * Row types: the vocabulary of the stores only. Timestamps are integers (milliseconds since the
@@ -11,6 +11,8 @@ export interface UserTable {
   name: string | null;
   password_hash: string;
   created_at: number;
+  /** Set when the account was deleted: the row is then a tombstone (see users/kysely-user-store.ts). */
+  deleted_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface SessionTable {

@@ -1,7 +1,7 @@
 /** Session lifecycle events: the audit log, and what webhooks deliver. */
-export type SessionEventType = 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused';
+export const sessionEventTypes = ['session.created', 'session.refreshed', 'session.revoked', 'session.expired', 'refresh_token.reused'] as const;
 
-export const sessionEventTypes: SessionEventType[] = ['session.created', 'session.refreshed', 'session.revoked', 'session.expired', 'refresh_token.reused'];
+export type SessionEventType = (typeof sessionEventTypes)[number];
 
 export interface NewSessionEvent {
   type: SessionEventType;

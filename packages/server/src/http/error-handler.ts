@@ -3,6 +3,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { isDatabaseUnavailable } from '../database/errors.ts';
 import { AppError, errorCatalogue, problemType, type ErrorCode } from '../errors.ts';
 import type { Problem } from './problem.ts';
+import { drainUnreadBody } from './unread-body.ts';
 
 /**
  * The one place errors become HTTP. Services throw AppError; Fastify throws its own coded errors
@@ -43,6 +44,8 @@ function validationErrors(error: FastifyError): Problem['errors'] {
 
 export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseUnavailable?: () => void } = {}) {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // An answer before the body was read: read the rest first, so the client can read the answer.
+    drainUnreadBody(request, reply);
     if (error instanceof AppError) {
       return sendProblem(reply, error.code, error.message, {}, { ...error.headers });
     }

@@ -31,6 +31,7 @@ export function ref<T extends TSchema>(schema: T) {
 export const problemDescriptions: Record<number, string> = {
   400: 'Invalid request: a parameter or the body failed validation, or the JSON is malformed (problem details)',
   401: 'Missing, invalid, expired or revoked credentials (problem details)',
+  403: 'The password given is incorrect (problem details)',
   404: 'Not found (problem details)',
   409: 'Conflict (problem details)',
   413: 'Request body too large (problem details)',

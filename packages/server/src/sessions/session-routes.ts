@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { clearRefreshCookie } from '../auth/refresh-cookie.ts';
+import type { RefreshCookie } from '../auth/refresh-cookie.ts';
 import { requireBearer, principalOf } from '../http/authenticate.ts';
 import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
@@ -22,6 +22,8 @@ import { sessionJson } from './session-json.ts';
 export interface SessionRoutesOptions {
   sessions: SessionService;
   accessTokens: AccessTokens;
+  /** Cleared when the caller signs out everywhere (auth/refresh-cookie.ts). */
+  refreshCookie: RefreshCookie;
 }
 
 /** The answer of GET /sessions/validate/{id}, from both paths. */
@@ -77,7 +79,7 @@ const tags = ['Sessions'];
  * openapi-generator's typescript-fetch client names them exactly as that document does
  * (SessionController_getActiveSessions -> sessionControllerGetActiveSessions).
  */
-export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, accessTokens }) => {
+export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, accessTokens, refreshCookie }) => {
   requireBearer(app, { accessTokens, sessions });
 
   app.get('/sessions', {
@@ -127,7 +129,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     const keepCurrent = request.query.keepCurrent === true;
     const revokedCount = await sessions.revokeAll(principal.userId, 'user_revoked_all', keepCurrent ? { exceptSessionId: principal.sessionId } : {});
     // This device's session ended too: drop its (now useless) refresh cookie, as logout does.
-    if (!keepCurrent) clearRefreshCookie(request, reply);
+    if (!keepCurrent) refreshCookie.clear(request, reply);
     return { revokedCount };
   });
 

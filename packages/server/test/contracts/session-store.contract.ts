@@ -59,6 +59,31 @@ export function sessionStoreContract(open: StoreFactory) {
     assert.equal((await s.users.findByEmail('ann@example.com'))?.passwordHash, 'h3');
   });
 
+  test('users: markDeleted erases the account (not found, not counted, email free) and keeps its sessions as history', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const id = await seedUser(s.users, 'gone@example.com');
+    const keep = await seedUser(s.users, 'stays@example.com');
+    await s.sessions.create(session(id));
+    assert.equal(await s.users.count(), 2);
+    assert.equal(await s.users.markDeleted(id, T0 + 1), true);
+    assert.equal(await s.users.markDeleted(id, T0 + 2), false, 'only once');
+    assert.equal(await s.users.markDeleted(crypto.randomUUID(), T0), false, 'unknown id');
+    assert.equal(await s.users.findById(id), undefined);
+    assert.equal(await s.users.findByEmail('gone@example.com'), undefined);
+    assert.equal(await s.users.findByEmail(`deleted:${id}`), undefined, 'the tombstone is nobody, whatever its email');
+    assert.equal(await s.users.count(), 1);
+    assert.ok(await s.users.findById(keep));
+    const row = await s.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    assert.deepEqual([row.name, row.password_hash, Number(row.deleted_at)], [null, '', T0 + 1], 'name and password hash erased');
+    assert.notEqual(row.email, 'gone@example.com');
+    assert.equal((await s.sessions.listAll(id, 'all', activeWindow(policy, T0), { offset: 0, limit: 10 })).total, 1, 'sessions stay as history');
+    // The address can sign up again, as a new account.
+    assert.equal(await s.users.create({ id: crypto.randomUUID(), email: 'gone@example.com', name: null, passwordHash: 'h', createdAtMs: T0 }), true);
+    await s.users.updatePasswordHash(id, 'h4');
+    assert.equal((await s.db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash, '', 'a tombstone gets no password');
+  });
+
   test('sessions: create and get round-trip every field', async (t) => {
     const s = await open(t);
     if (!s) return;

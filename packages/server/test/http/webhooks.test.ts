@@ -223,6 +223,23 @@ for (const backend of backendNames) {
       assert.ok(verify(SECRET, receiver.requests[0]!.headers, receiver.requests[0]!.body));
     });
 
+    test('a password change and an account deletion reach the receiver: session.revoked, reasons password_changed and account_deleted', async (t) => {
+      const receiver = await startReceiver(t);
+      const env = await startApp(t, backend, { config: webhookConfig([receiver.url]) });
+      if (!env) return;
+      const { http, clock, app } = env;
+      const laptop = await registerUser(http);
+      const phone = await login(http, laptop);
+      const changed = await http.post('/auth/password', { currentPassword: laptop.password, newPassword: 'a new long passphrase' }, { token: laptop.accessToken });
+      assert.equal(changed.status, 200, changed.text);
+      const deleted = await http.request('DELETE', '/auth/me', { token: laptop.accessToken, body: { password: 'a new long passphrase' } });
+      assert.equal(deleted.status, 204, deleted.text);
+      await deliverer(app).tick();
+      const revoked = receiver.events.filter((e) => e.type === 'session.revoked').map((e) => [e.sessionId, e.userId, e.reason]);
+      assert.deepEqual(revoked, [[phone.sessionId, laptop.userId, 'password_changed'], [laptop.sessionId, laptop.userId, 'account_deleted']]);
+      for (const r of receiver.requests) assert.ok(verify(SECRET, r.headers, r.body), 'signed');
+    });
+
     test('a receiver answering 500 then 200 gets the event again, and the cursor does not skip', async (t) => {
       const receiver = await startReceiver(t);
       receiver.answer = (i) => (i === 0 ? 500 : 200);
