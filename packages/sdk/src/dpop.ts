@@ -33,6 +33,8 @@ function algorithmOf(key: CryptoKey): { alg: 'ES256' | 'EdDSA'; sign: AlgorithmI
 /** Makes DPoP proofs with one key pair. */
 export class DpopSigner {
   private jwk: Promise<JsonWebKey>;
+  /** Server time minus local time, learned from a refusal's `Date` header (see retryReason). */
+  clockOffsetMs = 0;
 
   constructor(private readonly keyPair: CryptoKeyPair) {
     algorithmOf(keyPair.privateKey);
@@ -47,7 +49,7 @@ export class DpopSigner {
     const claims: Record<string, unknown> = {
       htm: request.method.toUpperCase(),
       htu: `${url.protocol}//${url.host}${url.pathname}`,
-      iat: Math.floor(Date.now() / 1000),
+      iat: Math.floor((Date.now() + this.clockOffsetMs) / 1000),
       jti: base64url(crypto.getRandomValues(new Uint8Array(16))),
     };
     if (request.accessToken !== undefined) claims.ath = base64url(await crypto.subtle.digest('SHA-256', encoder.encode(request.accessToken)));
@@ -68,11 +70,29 @@ export function isBoundAccessToken(token: string): boolean {
   }
 }
 
-/** What a 401 asking for a (new) server nonce looks like (RFC 9449 §8): the nonce to sign, or undefined. */
-function nonceDemand(response: Response): string | undefined {
+/**
+ * Whether a refused request is worth one more try with a new proof, learning what the server said:
+ * a (new) server nonce (`use_dpop_nonce`, RFC 9449 §8), or, for a refused proof, the server's time
+ * (`Date`) when this device's clock is off by more than a few seconds (an `iat` outside the
+ * server's window would otherwise refuse every proof of a device with a wrong clock).
+ */
+function retryReason(response: Response, signer: DpopSigner, state: { nonce: string | undefined }): boolean {
+  const challenge = response.headers.get('www-authenticate') ?? '';
   const nonce = response.headers.get('dpop-nonce');
-  const asked = /error="use_dpop_nonce"/.test(response.headers.get('www-authenticate') ?? '');
-  return asked && nonce ? nonce : undefined;
+  if (/error="use_dpop_nonce"/.test(challenge) && nonce) {
+    state.nonce = nonce;
+    return true;
+  }
+  if (response.status === 401 && /^DPoP error="invalid_dpop_proof"/.test(challenge)) {
+    const serverMs = Date.parse(response.headers.get('date') ?? '');
+    const offsetMs = serverMs - Date.now();
+    if (Number.isFinite(offsetMs) && Math.abs(offsetMs - signer.clockOffsetMs) > 5_000) {
+      signer.clockOffsetMs = offsetMs;
+      return true;
+    }
+  }
+  if (nonce) state.nonce = nonce;
+  return false;
 }
 
 interface Prepared {
@@ -102,16 +122,14 @@ async function prepare(signer: DpopSigner, url: string, init: RequestInit, nonce
 export function withDpop(keyPair: CryptoKeyPair, options: { fetchApi?: FetchAPI } = {}): FetchAPI {
   const signer = new DpopSigner(keyPair);
   const fetchApi: FetchAPI = options.fetchApi ?? ((url, init) => fetch(url, init));
-  let nonce: string | undefined;
+  const state: { nonce: string | undefined } = { nonce: undefined };
   return async (url, init = {}) => {
     const target = String(url);
-    let response = await fetchApi(url, (await prepare(signer, target, init, nonce)).init);
-    const demanded = nonceDemand(response);
-    if (demanded !== undefined) {
-      nonce = demanded;
-      response = await fetchApi(url, (await prepare(signer, target, init, nonce)).init);
+    let response = await fetchApi(url, (await prepare(signer, target, init, state.nonce)).init);
+    if (retryReason(response, signer, state)) {
+      response = await fetchApi(url, (await prepare(signer, target, init, state.nonce)).init);
+      state.nonce = response.headers.get('dpop-nonce') ?? state.nonce;
     }
-    nonce = response.headers.get('dpop-nonce') ?? nonce;
     return response;
   };
 }
@@ -122,18 +140,13 @@ export function withDpop(keyPair: CryptoKeyPair, options: { fetchApi?: FetchAPI 
  */
 export function dpopMiddleware(keyPair: CryptoKeyPair): Middleware {
   const signer = new DpopSigner(keyPair);
-  let nonce: string | undefined;
+  const state: { nonce: string | undefined } = { nonce: undefined };
   return {
-    pre: async ({ url, init }) => ({ url, init: (await prepare(signer, url, init, nonce)).init }),
+    pre: async ({ url, init }) => ({ url, init: (await prepare(signer, url, init, state.nonce)).init }),
     post: async ({ fetch: send, url, init, response }) => {
-      const demanded = nonceDemand(response);
-      if (demanded === undefined) {
-        nonce = response.headers.get('dpop-nonce') ?? nonce;
-        return undefined;
-      }
-      nonce = demanded;
-      const retried = await send(url, (await prepare(signer, url, init, nonce)).init);
-      nonce = retried.headers.get('dpop-nonce') ?? nonce;
+      if (!retryReason(response, signer, state)) return undefined;
+      const retried = await send(url, (await prepare(signer, url, init, state.nonce)).init);
+      state.nonce = retried.headers.get('dpop-nonce') ?? state.nonce;
       return retried;
     },
   };

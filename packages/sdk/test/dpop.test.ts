@@ -42,6 +42,25 @@ for (const backend of backendNames) {
       assert.ok(stolen instanceof ResponseError && stolen.status === 401);
     });
 
+    test('a device clock far off the server: one refusal teaches the offset (Date header), then proofs pass', async (t) => {
+      const env = await startApp(t, backend, { clock: new TestClock(Date.now() - 2 * 24 * 3600_000) });
+      if (!env) return;
+      const sent: number[] = [];
+      const fetchApi = withDpop(await generateDpopKeyPair('ES256'), {
+        fetchApi: async (url, init) => {
+          const response = await fetch(url, init);
+          sent.push(response.status);
+          return response;
+        },
+      });
+      const auth = new AuthApi(new Configuration({ basePath: env.url, fetchApi }));
+      const signedUp = await auth.authControllerRegister({ registerRequest: { email: `sdk-skew-${backend}@example.com`, password } });
+      assert.equal(signedUp.tokenType, 'DPoP');
+      assert.deepEqual(sent, [401, 201]);
+      await auth.authControllerRefresh({ refreshRequest: { refreshToken: signedUp.refreshToken! } });
+      assert.deepEqual(sent, [401, 201, 200], 'the offset is kept');
+    });
+
     test('dpopMiddleware with Ed25519 and required nonces: retries once with the server nonce', async (t) => {
       const env = await startApp(t, backend, { clock: new TestClock(Date.now()), config: { dpop: { required: true, requireNonce: true, iatWindowSeconds: 60 } } });
       if (!env) return;

@@ -21,17 +21,19 @@ import type { EventStore } from './events/session-event.ts';
 import { authSchemas } from './auth/auth-schemas.ts';
 import { authFastRoutes, authRoutes } from './auth/auth-routes.ts';
 import { createAuthService } from './auth/auth-service.ts';
+import { createRefreshCookie } from './auth/refresh-cookie.ts';
 import { createPasswordHasher } from './auth/password-hasher.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AppConfig } from './config.ts';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from './database/database.ts';
+import { migrateDatabase, openDatabase, type DatabaseHandle } from './database/database.ts';
 import { registerErrorHandling, sendProblem } from './http/error-handler.ts';
 import { registerValidation } from './http/validation.ts';
+import { onClientError } from './http/client-error.ts';
 import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.ts';
-import { createFastPath, createHttpServer, type FastPath } from './http/fast-path.ts';
+import { createFastPath, createHttpServer, takeFastPathReadError, type FastPath } from './http/fast-path.ts';
 import { requestId } from './http/request-id.ts';
 import { createAccessLog } from './observability/access-log.ts';
-import { registerOpenApi } from './http/openapi.ts';
+import { listeningUrl, registerOpenApi } from './http/openapi.ts';
 import { registerWebPage } from './http/web-page.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { healthRoutes, redisCheck } from './observability/health-routes.ts';
@@ -49,6 +51,7 @@ import { createDpopNonces } from './dpop/nonces.ts';
 import { MemoryReplayCache, RedisReplayCache } from './dpop/replay-cache.ts';
 import { loadOrCreateKeyFile, reloadKeyFileIfChanged, type KeyMaterial } from './tokens/key-store.ts';
 import { AppError } from './errors.ts';
+import { Jwks, type JwksDocument } from './tokens/jwks-schema.ts';
 import { createRefreshTokens } from './tokens/refresh-tokens.ts';
 import { createKyselyUserStore } from './users/kysely-user-store.ts';
 import type { UserStore } from './users/user-store.ts';
@@ -114,7 +117,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const clock = deps.clock ?? systemClock;
   const database = deps.database ?? openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'sessiond.sqlite') });
   const ownsDatabase = !deps.database;
-  await migrateToLatest(database.db);
+  await migrateDatabase(database);
 
   const keysFile = config.keysFile ?? path.join(config.dataDir, 'keys.json');
   const keys = deps.keys ?? loadOrCreateKeyFile(keysFile, clock.now());
@@ -133,6 +136,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     frameworkErrors: (error, _request, reply) => {
       void sendProblem(reply, 'validation_failed', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is malformed.');
     },
+    // Requests too malformed to parse: a problem answer and a log line without their bytes (http/client-error.ts).
+    clientErrorHandler: onClientError,
     // Every log line of a request carries its id; a caller's X-Request-Id is kept when it is sane
     // (so ids can be followed across services), otherwise `<process prefix>-<counter>` (http/request-id.ts).
     requestIdHeader: false,
@@ -178,16 +183,16 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const sessionStore = createKyselySessionStore(database.db, { dialect: database.dialect });
   const userStore = createKyselyUserStore(database.db);
   const adminKeys = createKyselyAdminKeyStore(database.db);
-  const eventStore = createKyselyEventStore(database.db);
+  const eventStore = createKyselyEventStore(database.db, { dialect: database.dialect });
   const cache = new SessionCache({
     maxEntries: config.sessionCacheMaxEntries,
     // Trust cached state only while the revocation feed has synced within two poll intervals (plus
     // slack for one slow query); past that, checks go to the database.
     maxStalenessMs: 2 * config.revocationPollIntervalMs + 500,
   });
-  const feed = new RevocationFeed(sessionStore, cache, clock, {
+  const feed = new RevocationFeed(eventStore, cache, clock, {
     pollIntervalMs: config.revocationPollIntervalMs,
-    overlapMs: 5000,
+    pageSize: 1000,
     batchLimit: 10_000,
   }, logError);
   const accessTokens = createAccessTokens(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds }, clock);
@@ -245,7 +250,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       : localProofs,
     nonces: createDpopNonces({ secret: keys.refreshTokenKey, slotMs: config.dpop.iatWindowSeconds * 1000, now: () => clock.now() }),
     clock,
-  }, config.dpop);
+  }, { ...config.dpop, publicUrl: config.publicUrl });
 
   registerErrorHandling(app, { onDatabaseUnavailable: () => telemetry.backendError('database') });
   app.addHook('onRequest', (request, reply, done) => {
@@ -282,20 +287,29 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   registerValidation(app, sharedSchemas);
   // Fastify parses text/plain bodies by default; the API speaks JSON only, so that is a 415.
   app.removeContentTypeParser('text/plain');
-  await registerOpenApi(app, { version: VERSION, pageHeaders });
+  await registerOpenApi(app, { version: VERSION, pageHeaders, serverUrl: config.publicUrl ?? listeningUrl(config.host, config.port) });
 
   await app.register(healthRoutes, { db: database.db, redis });
   metrics.register(app, { token: config.metricsToken });
 
   app.get('/.well-known/jwks.json', {
-    schema: { operationId: 'Meta_jwks', tags: ['Meta'], summary: 'Public keys that verify access tokens (JWKS)' },
-  }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks()));
+    config: { public: true },
+    schema: {
+      operationId: 'Meta_jwks',
+      tags: ['Meta'],
+      summary: 'Public keys that verify access tokens (JWKS)',
+      description: 'The keys that currently verify access tokens (RFC 7517), newest first; a retired key leaves the set. Cacheable for 5 minutes.',
+      response: { 200: { description: 'The JSON Web Key Set', ...Jwks } },
+    },
+    // Every key carries kid, alg and use (tokens/access-tokens.ts adds them to the exported JWK).
+  }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks() as JwksDocument));
   await registerWebPage(app, { pageHeaders }); // the devices page at / (packages/web)
 
   await app.register(cookie);
-  await app.register(authRoutes, { auth, sessions, accessTokens, dpop, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
-  await app.register(sessionRoutes, { sessions, accessTokens, dpop });
-  await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore });
+  const refreshCookie = createRefreshCookie({ publicUrl: config.publicUrl, maxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
+  await app.register(authRoutes, { auth, sessions, accessTokens, dpop, refreshCookie });
+  await app.register(sessionRoutes, { sessions, accessTokens, dpop, refreshCookie });
+  await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore, deleteUser: auth.deleteUser });
 
   // Not awaited: Redis is optional, and a Redis that refuses or hangs mid-handshake must not hold up
   // the start. ioredis keeps reconnecting in the background; until then its commands fail at once
@@ -362,6 +376,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       recordRequest: metrics.recordRequest,
       trustProxy: config.trustProxy,
       cors: config.corsOrigins.length > 0,
+    });
+    app.addHook('preHandler', (request, _reply, done) => {
+      const readError = takeFastPathReadError(request.raw);
+      done(readError === undefined ? undefined : (readError as Error));
     });
     // From the start of close(), Fastify answers 503 on kept-alive connections; so must every request.
     const closing = fastPath;

@@ -59,6 +59,7 @@ export const EnvSchema = Type.Object({
   WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1000 })),
   // Printable ASCII without spaces: what fits a `Bearer` header unmangled.
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 1000, pattern: '^[!-~]+$', description: 'a token of 16 to 1000 printable ASCII characters without spaces' })),
+  PUBLIC_URL: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'an http(s) URL such as https://auth.example.com' })),
 }, { additionalProperties: true });
 
 export type Env = Static<typeof EnvSchema>;
@@ -129,6 +130,12 @@ export interface AppConfig {
     /** IPv6 clients are rate-limited per network of this prefix length (a host often has a whole /64). */
     ipv6PrefixLength: number;
   };
+  /**
+   * The origin browsers reach the service at (PUBLIC_URL), e.g. https://auth.example.com. With
+   * https, the refresh cookie is always Secure and __Secure- prefixed, whatever the proxy setup.
+   * Also the OpenAPI document's `servers` (default: the listening address).
+   */
+  publicUrl: string | undefined;
   /** Each session event POSTed, signed, to every URL (events/webhook-deliverer.ts); off without URLs. */
   webhooks: {
     urls: string[];
@@ -176,6 +183,7 @@ export const defaultConfig: AppConfig = {
   trustProxy: [],
   corsOrigins: [],
   rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60, ipv6PrefixLength: 64 },
+  publicUrl: undefined,
   webhooks: { urls: [], secret: undefined, pollIntervalMs: 1000, timeoutMs: 5000 },
   dpop: { required: false, requireNonce: false, iatWindowSeconds: 60 },
   metricsToken: undefined,
@@ -185,11 +193,59 @@ const list = (value: string | undefined) => (value ?? '').split(',').map((x) => 
 
 export class ConfigError extends Error {}
 
-/** A URL's password never appears in a message: postgres://user:secret@host -> postgres://user:***@host. */
-const maskCredentials = (value: string) => value.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+/** Query parameters whose values are shown as they are; every other query value may be a credential. */
+const HARMLESS_QUERY_PARAMETERS = new Set(['sslmode', 'connect_timeout', 'application_name', 'family', 'db', 'pool_max_conns']);
+const MASK = '***';
+
+/**
+ * A URL as it may be shown (the `config` command, error messages): the one masking of credentials.
+ * Parsed as a WHATWG URL, not matched by a regex, so every spelling of a credential is found where
+ * the clients that read these URLs find it: the password (`postgres://:pw@host`, `redis://:pw@host`,
+ * percent-encoded or not), every query value but a few known harmless ones (`?password=`,
+ * `?token=`, `?sig=`...), the fragment, and a path that still holds an `@` (a password with an
+ * unencoded `/` makes the rest of it look like a path). The user name is kept: it says which account,
+ * it is not the secret. A value that does not parse as a URL is hidden whole after its scheme: we
+ * cannot know where its credentials are.
+ */
+export function maskUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+    return `${scheme}${MASK} (not a parsable URL; hidden)`;
+  }
+  if (url.password) url.password = MASK;
+  if (url.pathname.includes('@')) url.pathname = `/${MASK}`;
+  for (const name of [...new Set(url.searchParams.keys())]) {
+    if (!HARMLESS_QUERY_PARAMETERS.has(name.toLowerCase())) url.searchParams.set(name, MASK);
+  }
+  if (url.hash) url.hash = MASK;
+  return url.href;
+}
+
+/** The configuration as `npm run cli -- config` prints it: every URL through maskUrl, secrets replaced. */
+export function maskedConfig(config: AppConfig): AppConfig {
+  const mask = (value: string | undefined) => (value === undefined ? undefined : maskUrl(value));
+  return {
+    ...config,
+    databaseUrl: mask(config.databaseUrl),
+    redisUrl: mask(config.redisUrl),
+    webhooks: { ...config.webhooks, urls: config.webhooks.urls.map(maskUrl), secret: config.webhooks.secret === undefined ? undefined : MASK },
+    metricsToken: config.metricsToken === undefined ? undefined : MASK,
+  };
+}
 
 /** Variables whose values never appear in an error message. */
 const secretVariables = new Set(['WEBHOOK_SECRET', 'METRICS_TOKEN']);
+/** Variables holding URLs: they appear in messages only through maskUrl. */
+const urlVariables = new Set(['DATABASE_URL', 'REDIS_URL', 'WEBHOOK_URLS', 'PUBLIC_URL']);
+/** How a variable's value appears in an error message (long values cut). */
+const shownValue = (name: string, value: string) => {
+  if (secretVariables.has(name)) return '(hidden)';
+  const shown = urlVariables.has(name) ? value.split(',').map((v) => maskUrl(v.trim())).join(',') : value;
+  return JSON.stringify(shown.length > 100 ? `${shown.slice(0, 100)}…` : shown);
+};
 
 type SchemaNode = { type?: string; minimum?: number; maximum?: number; minLength?: number; maxLength?: number; description?: string; anyOf?: { const?: unknown }[] };
 
@@ -206,8 +262,8 @@ export function accepts(schema: unknown): string {
   return 'a valid value';
 }
 
-/** Why one WEBHOOK_URLS entry is unusable, or undefined. */
-function webhookUrlProblem(value: string): string | undefined {
+/** Why a value is not a usable http(s) URL (PUBLIC_URL, each WEBHOOK_URLS entry), or undefined. */
+function httpUrlProblem(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
@@ -215,7 +271,7 @@ function webhookUrlProblem(value: string): string | undefined {
     return 'is not a URL';
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'is not an http(s) URL';
-  // fetch refuses them, and the signature already authenticates the sender.
+  // fetch refuses them, and a webhook's signature already authenticates the sender.
   if (url.username || url.password) return 'must not contain credentials';
   return undefined;
 }
@@ -262,8 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (Value.Check(schema, candidate)) {
       converted[key] = candidate;
     } else {
-      const shown = secretVariables.has(key) ? '(hidden)' : JSON.stringify(maskCredentials(given.length > 100 ? `${given.slice(0, 100)}…` : given));
-      problems.push(`${key}=${shown}: expected ${accepts(schema)}`);
+      problems.push(`${key}=${shownValue(key, given)}: expected ${accepts(schema)}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
@@ -271,7 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const webhookUrls = [...new Set(list(e.WEBHOOK_URLS))];
   const entryErrors: string[] = [];
   webhookUrls.forEach((url, i) => {
-    const problem = webhookUrlProblem(url); // the URL itself is not echoed: its query may hold a token
+    const problem = httpUrlProblem(url); // the URL itself is not echoed: its query may hold a token
     if (problem) entryErrors.push(`WEBHOOK_URLS: entry ${i + 1} ${problem} (expected comma-separated http(s) URLs)`);
   });
   list(e.TRUST_PROXY).forEach((entry, i) => {
@@ -280,6 +335,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   list(e.CORS_ORIGINS).forEach((entry, i) => {
     if (!isOrigin(entry)) entryErrors.push(`CORS_ORIGINS: entry ${i + 1} ${JSON.stringify(entry)} is not an origin (expected comma-separated origins such as https://app.example.com)`);
   });
+  const publicUrlProblem = e.PUBLIC_URL === undefined ? undefined : httpUrlProblem(e.PUBLIC_URL);
+  if (publicUrlProblem) entryErrors.push(`PUBLIC_URL=${shownValue('PUBLIC_URL', e.PUBLIC_URL!)}: ${publicUrlProblem} (expected an http(s) URL such as https://auth.example.com)`);
   if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) entryErrors.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set (at least 32 characters)');
   if (entryErrors.length > 0) throw new ConfigError(`Invalid configuration: ${entryErrors.join('; ')}`);
   const config: AppConfig = {
@@ -315,6 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       failuresBeforeDelay: e.LOGIN_FAILURES_BEFORE_DELAY ?? defaultConfig.rateLimit.failuresBeforeDelay,
       ipv6PrefixLength: e.RATE_LIMIT_IPV6_PREFIX ?? defaultConfig.rateLimit.ipv6PrefixLength,
     },
+    publicUrl: e.PUBLIC_URL,
     webhooks: { ...defaultConfig.webhooks, urls: webhookUrls, secret: e.WEBHOOK_SECRET },
     dpop: { ...defaultConfig.dpop, required: isOn(e.REQUIRE_DPOP, false), requireNonce: isOn(e.DPOP_REQUIRE_NONCE, false) },
     metricsToken: e.METRICS_TOKEN,

@@ -103,7 +103,7 @@ export function createDevicesView(client: SessionClient): DevicesView {
         'div',
         { class: 'device-main' },
         h('p', { class: 'device-name' }, h('span', { id: nameId }, name), session.isCurrent ? h('span', { class: 'badge' }, 'This device') : null,
-          session.dpopBound ? h('span', { class: 'badge badge-bound', title: 'Bound to a key this device holds: its stolen cookie or tokens are useless elsewhere' }, 'Key-bound') : null),
+          session.dpopBound ? h('span', { class: 'key-bound', title: 'Bound to a key this device holds: its stolen cookie or tokens are useless elsewhere' }, 'Key-bound') : null),
         h(
           'p',
           { class: 'device-meta' },
@@ -226,6 +226,8 @@ export function createDevicesView(client: SessionClient): DevicesView {
   };
 }
 
-function timeElement(isoTime: string): HTMLTimeElement {
+function timeElement(time: Date): HTMLTimeElement {
+  // The SDK gives date-time fields as Date objects (typescript-fetch style).
+  const isoTime = time.toISOString();
   return h('time', { datetime: isoTime, title: exactTime(isoTime) }, timeAgo(isoTime, Date.now()));
 }

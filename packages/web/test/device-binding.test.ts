@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { startApp } from '../../server/test/helpers/app.ts';
 import { TestClock } from '../../server/test/helpers/clock.ts';
-import { ensurePageBuilt } from '../scripts/build-page.ts';
+import { ensureBuilt } from '../../../scripts/build.mjs';
 import { desktopUserAgent, launchChromium, openDevice } from './helpers/browser.ts';
 
 const password = 'correct horse battery staple';
 
 before(async () => {
-  await ensurePageBuilt({ quiet: true });
+  await ensureBuilt(['web'], { ifStale: true, quiet: true });
 });
 
 test('the page binds its session to a device key; the copied refresh cookie is useless without it', { timeout: 120_000 }, async (t) => {

@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startApp, type TestApp } from '../../server/test/helpers/app.ts';
 import { TestClock } from '../../server/test/helpers/clock.ts';
-import { ensurePageBuilt } from '../scripts/build-page.ts';
+import { ensureBuilt } from '../../../scripts/build.mjs';
 import { desktopUserAgent, iPhoneUserAgent, launchChromium, openDevice, resultsDir } from './helpers/browser.ts';
 
 const MINUTE = 60_000;
@@ -19,7 +19,7 @@ const phoneViewport = { width: 390, height: 844 };
 
 before(async () => {
   // The service serves packages/web/dist: build it when the sources changed (fast otherwise).
-  await ensurePageBuilt({ quiet: true });
+  await ensureBuilt(['web'], { ifStale: true, quiet: true });
   fs.mkdirSync(resultsDir, { recursive: true });
 });
 
@@ -83,8 +83,14 @@ async function confirm(page: Page, button: string): Promise<void> {
 
 function countRefreshes(page: Page): { readonly count: number } {
   const seen = { count: 0 };
-  page.on('request', (request) => {
-    if (request.method() === 'POST' && new URL(request.url()).pathname === '/auth/refresh') seen.count++;
+  page.on('response', (response) => {
+    const request = response.request();
+    if (request.method() !== 'POST' || new URL(request.url()).pathname !== '/auth/refresh') return;
+    // The page's sessions are key-bound (DPoP): when these tests jump the service's clock, the first
+    // proof's iat is refused and the SDK resends the same refresh once with its clock corrected.
+    // That resend is not a second refresh.
+    if (response.status() === 401 && (response.headers()['www-authenticate'] ?? '').startsWith('DPoP error="invalid_dpop_proof"')) return;
+    seen.count++;
   });
   return seen;
 }

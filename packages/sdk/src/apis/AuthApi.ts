@@ -2,10 +2,25 @@
 // Do not edit: change the route schemas in packages/server, then run `npm run generate:sdk`.
 
 import * as runtime from '../runtime.ts';
-import type { AuthResult, LoginRequest, Me, RefreshRequest, RegisterRequest, TokenPair } from '../models/index.ts';
+import type { AuthResult, ChangePasswordRequest, DeleteAccountRequest, LoginRequest, Me, RefreshRequest, RegisterRequest, RevokeAllResult, TokenPair } from '../models/index.ts';
+import { AuthResultFromJSON, ChangePasswordRequestToJSON, DeleteAccountRequestToJSON, LoginRequestToJSON, MeFromJSON, RefreshRequestToJSON, RegisterRequestToJSON, RevokeAllResultFromJSON, TokenPairFromJSON } from '../models/index.ts';
+
+/** Parameters of authControllerChangePassword(). */
+export interface AuthControllerChangePasswordRequest {
+  changePasswordRequest: ChangePasswordRequest;
+}
+
+/** Parameters of authControllerDeleteAccount(). */
+export interface AuthControllerDeleteAccountRequest {
+  deleteAccountRequest: DeleteAccountRequest;
+}
 
 /** Parameters of authControllerLogin(). */
 export interface AuthControllerLoginRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   loginRequest: LoginRequest;
 }
 
@@ -21,22 +36,50 @@ export type AuthControllerMeRequest = Record<string, never>;
 
 /** Parameters of authControllerRefresh(). */
 export interface AuthControllerRefreshRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   refreshRequest: RefreshRequest;
 }
 
 /** Parameters of authControllerRegister(). */
 export interface AuthControllerRegisterRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   registerRequest: RegisterRequest;
 }
 
 /** What each operation sends; runtime.BaseAPI.execute does the sending. */
 const operations = {
+  authControllerChangePassword: {
+    name: 'authControllerChangePassword',
+    method: 'POST',
+    path: '/auth/password',
+    required: ['changePasswordRequest'],
+    body: 'changePasswordRequest',
+    bodyToJSON: ChangePasswordRequestToJSON,
+    bearer: 'JWT-auth',
+  },
+  authControllerDeleteAccount: {
+    name: 'authControllerDeleteAccount',
+    method: 'DELETE',
+    path: '/auth/me',
+    required: ['deleteAccountRequest'],
+    body: 'deleteAccountRequest',
+    bodyToJSON: DeleteAccountRequestToJSON,
+    bearer: 'JWT-auth',
+  },
   authControllerLogin: {
     name: 'authControllerLogin',
     method: 'POST',
     path: '/auth/login',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['loginRequest'],
     body: 'loginRequest',
+    bodyToJSON: LoginRequestToJSON,
   },
   authControllerLogout: {
     name: 'authControllerLogout',
@@ -54,20 +97,79 @@ const operations = {
     name: 'authControllerRefresh',
     method: 'POST',
     path: '/auth/refresh',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['refreshRequest'],
     body: 'refreshRequest',
+    bodyToJSON: RefreshRequestToJSON,
   },
   authControllerRegister: {
     name: 'authControllerRegister',
     method: 'POST',
     path: '/auth/register',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['registerRequest'],
     body: 'registerRequest',
+    bodyToJSON: RegisterRequestToJSON,
   },
 } as const satisfies Record<string, runtime.Operation>;
 
 /** Sign-up, sign-in, token refresh and sign-out */
 export class AuthApi extends runtime.BaseAPI {
+  /**
+   * Change the password; every other session of the account ends (reason password_changed)
+   *
+   * The current password is required (a wrong one: 403, counted like a failed sign-in). The new one follows the sign-up policy (400). This session stays signed in; every other one is revoked at once.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async authControllerChangePasswordRaw(
+    requestParameters: AuthControllerChangePasswordRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<RevokeAllResult>> {
+    const response = await this.execute(operations.authControllerChangePassword, requestParameters, initOverrides);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeAllResultFromJSON(jsonValue));
+  }
+
+  /**
+   * Change the password; every other session of the account ends (reason password_changed)
+   *
+   * The current password is required (a wrong one: 403, counted like a failed sign-in). The new one follows the sign-up policy (400). This session stays signed in; every other one is revoked at once.
+   */
+  async authControllerChangePassword(
+    requestParameters: AuthControllerChangePasswordRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<RevokeAllResult> {
+    const response = await this.authControllerChangePasswordRaw(requestParameters, initOverrides);
+    return await response.value();
+  }
+
+  /**
+   * Delete the account: every session ends at once (reason account_deleted), then the account is deleted
+   *
+   * The password is required in the body (a wrong one: 403, counted like a failed sign-in). Every token of the account is refused from the next request on, on every instance. The email, name and password hash are erased at once; ended sessions and events stay for their retention (the audit log).
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async authControllerDeleteAccountRaw(
+    requestParameters: AuthControllerDeleteAccountRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<void>> {
+    const response = await this.execute(operations.authControllerDeleteAccount, requestParameters, initOverrides);
+    return new runtime.VoidApiResponse(response);
+  }
+
+  /**
+   * Delete the account: every session ends at once (reason account_deleted), then the account is deleted
+   *
+   * The password is required in the body (a wrong one: 403, counted like a failed sign-in). Every token of the account is refused from the next request on, on every instance. The email, name and password hash are erased at once; ended sessions and events stay for their retention (the audit log).
+   */
+  async authControllerDeleteAccount(
+    requestParameters: AuthControllerDeleteAccountRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<void> {
+    await this.authControllerDeleteAccountRaw(requestParameters, initOverrides);
+  }
+
   /**
    * Sign in with email and password (every sign-in is a new session)
    *
@@ -77,10 +179,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerLoginRaw(
     requestParameters: AuthControllerLoginRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AuthResult>> {
     const response = await this.execute(operations.authControllerLogin, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AuthResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AuthResultFromJSON(jsonValue));
   }
 
   /**
@@ -90,7 +192,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerLogin(
     requestParameters: AuthControllerLoginRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AuthResult> {
     const response = await this.authControllerLoginRaw(requestParameters, initOverrides);
     return await response.value();
@@ -99,18 +201,24 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Sign out: revoke the current session
    *
+   * Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async authControllerLogoutRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<void>> {
     const response = await this.execute(operations.authControllerLogout, {}, initOverrides);
     return new runtime.VoidApiResponse(response);
   }
 
-  /** Sign out: revoke the current session */
+  /**
+   * Sign out: revoke the current session
+   *
+   * Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.
+   */
   async authControllerLogout(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<void> {
     await this.authControllerLogoutRaw(initOverrides);
   }
@@ -118,18 +226,24 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * The signed-in user and the current session id
    *
+   * The account of the token used and the id of its session; 401 once that session is revoked or expired.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async authControllerMeRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<Me>> {
     const response = await this.execute(operations.authControllerMe, {}, initOverrides);
-    return new runtime.JSONApiResponse<Me>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => MeFromJSON(jsonValue));
   }
 
-  /** The signed-in user and the current session id */
+  /**
+   * The signed-in user and the current session id
+   *
+   * The account of the token used and the id of its session; 401 once that session is revoked or expired.
+   */
   async authControllerMe(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<Me> {
     const response = await this.authControllerMeRaw(initOverrides);
     return await response.value();
@@ -144,10 +258,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRefreshRaw(
     requestParameters: AuthControllerRefreshRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<TokenPair>> {
     const response = await this.execute(operations.authControllerRefresh, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<TokenPair>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => TokenPairFromJSON(jsonValue));
   }
 
   /**
@@ -157,7 +271,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRefresh(
     requestParameters: AuthControllerRefreshRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<TokenPair> {
     const response = await this.authControllerRefreshRaw(requestParameters, initOverrides);
     return await response.value();
@@ -172,10 +286,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRegisterRaw(
     requestParameters: AuthControllerRegisterRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AuthResult>> {
     const response = await this.execute(operations.authControllerRegister, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AuthResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AuthResultFromJSON(jsonValue));
   }
 
   /**
@@ -185,7 +299,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRegister(
     requestParameters: AuthControllerRegisterRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AuthResult> {
     const response = await this.authControllerRegisterRaw(requestParameters, initOverrides);
     return await response.value();

@@ -6,6 +6,7 @@ import { iso } from '../http/serialize.ts';
 import { sessionJson } from '../sessions/session-json.ts';
 import { RevokeAllResult, RevokeResult } from '../sessions/session-schemas.ts';
 import type { SessionService } from '../sessions/session-service.ts';
+import type { RevokeReason } from '../sessions/session.ts';
 import { normalizeEmail } from '../users/user.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { AdminKeyStore } from './admin-key-store.ts';
@@ -23,6 +24,8 @@ import {
 
 export interface AdminRoutesOptions {
   keys: AdminKeyStore;
+  /** Account deletion (auth/auth-service.ts): the same path as a user deleting their own account. */
+  deleteUser: (userId: string) => Promise<{ revokedCount: number } | undefined>;
   sessions: SessionService;
   users: UserStore;
   events: EventStore;
@@ -38,7 +41,7 @@ const tags = ['Admin'];
  * admin API keys (created with `npm run cli -- admin-keys create`), never by end-user tokens, in a
  * scope of its own whose hook runs before anything else.
  */
-export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { keys, sessions, users, events }) => {
+export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { keys, sessions, users, events, deleteUser }) => {
   app.addHook('onRequest', async (request) => {
     const presented = request.headers['x-admin-key'];
     if (typeof presented !== 'string' || presented.length > 200 || !(await keys.verify(presented))) {
@@ -60,6 +63,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       tags,
       security,
       summary: 'Look a user up by email',
+      description: 'Exact match on the email, case-insensitive; 404 when no account has it.',
       querystring: FindUserQuery,
       response: { 200: { description: 'The user', ...ref(AdminUser) }, ...problemResponses(400, 401, 404) },
     },
@@ -75,6 +79,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       tags,
       security,
       summary: 'A user by id, with the number of active sessions',
+      description: '404 when no account has this id.',
       params: UserIdParams,
       response: { 200: { description: 'The user', ...ref(AdminUser) }, ...problemResponses(400, 401, 404) },
     },
@@ -84,12 +89,29 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     return userJson(user);
   });
 
+  app.delete('/admin/users/:userId', {
+    schema: {
+      operationId: 'AdminController_deleteUser',
+      tags,
+      security,
+      summary: 'Delete a user: every session ends at once (reason account_deleted), then the account is deleted',
+      description: 'Every token of the account is refused from the next request on, on every instance. Ended sessions and events stay for their retention.',
+      params: UserIdParams,
+      response: { 200: { description: 'User deleted; how many sessions were ended', ...ref(RevokeAllResult) }, ...problemResponses(400, 401, 404) },
+    },
+  }, async (request) => {
+    const deleted = await deleteUser(request.params.userId);
+    if (!deleted) throw new AppError('user_not_found', 'No user has this id.');
+    return deleted;
+  });
+
   app.get('/admin/users/:userId/sessions', {
     schema: {
       operationId: 'AdminController_listUserSessions',
       tags,
       security,
       summary: "A user's sessions, ended ones included (filter with status)",
+      description: 'Most recently active first, paginated; status=active|ended|all (default all).',
       params: UserIdParams,
       querystring: AdminSessionsQuery,
       response: { 200: { description: 'Sessions, newest first', ...ref(AdminSessionList) }, ...problemResponses(400, 401) },
@@ -116,6 +138,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       tags,
       security,
       summary: "Revoke every active session of a user (reason: admin)",
+      description: 'Takes effect on the next request of each device; answers how many sessions were revoked (0 when none were active).',
       params: UserIdParams,
       response: { 200: { description: 'Sessions revoked', ...ref(RevokeAllResult) }, ...problemResponses(400, 401) },
     },
@@ -127,6 +150,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       tags,
       security,
       summary: 'Revoke one session of any user (reason: admin)',
+      description: 'Takes effect on the next request of that device; 404 when the session is unknown or already ended.',
       params: AdminSessionIdParams,
       response: { 200: { description: 'Session revoked', ...ref(RevokeResult) }, ...problemResponses(400, 401, 404) },
     },
@@ -141,6 +165,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       tags,
       security,
       summary: 'Counts of users and active sessions',
+      description: 'Totals across the service, for dashboards.',
       response: { 200: { description: 'Counts', ...ref(AdminStats) }, ...problemResponses(401) },
     },
   }, async () => {
@@ -154,6 +179,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       tags,
       security,
       summary: 'The audit log of session events, oldest first, filtered and paged by id',
+      description: 'Pass the last id seen as `after` to read the next page; filters combine (AND).',
       querystring: EventsQuery,
       response: { 200: { description: 'Events', ...ref(SessionEventList) }, ...problemResponses(400, 401) },
     },
@@ -164,7 +190,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       limit,
     );
     return {
-      data: list.map((e) => ({ id: e.id, type: e.type, occurredAt: iso(e.occurredAtMs), sessionId: e.sessionId, userId: e.userId, reason: e.reason, data: e.data })),
+      data: list.map((e) => ({ id: e.id, type: e.type, occurredAt: iso(e.occurredAtMs), sessionId: e.sessionId, userId: e.userId, reason: e.reason as RevokeReason | null, data: e.data })),
       nextAfter: list.length === limit ? list[list.length - 1]!.id : null,
     };
   });

@@ -1,8 +1,15 @@
 import { Type, type Static } from 'typebox';
+import { UuidInput } from '../http/uuid.ts';
 import { SessionId } from '../sessions/session-schemas.ts';
+import { EmailString } from '../http/text-schemas.ts';
 import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
+import { revokeReasons, type RevokeReason } from '../sessions/session.ts';
 
-const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
+/** The event types and end reasons, from their one definitions. */
+const EventType = Type.Unsafe<SessionEventType>(Type.Union(sessionEventTypes.map((type) => Type.Literal(type))));
+const EndReason = Type.Unsafe<RevokeReason>(Type.Union(revokeReasons.map((reason) => Type.Literal(reason))));
+
+const Uuid = UuidInput('User id (UUID; any case accepted, answered in the canonical lower-case form).');
 
 export const AdminUser = Type.Object(
   {
@@ -28,7 +35,7 @@ export const AdminSession = Type.Object(
     dpopBound: Type.Boolean({ description: 'Bound to a device key (DPoP).' }),
     active: Type.Boolean(),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    endReason: Type.Union([Type.String(), Type.Null()], { description: 'Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active.' }),
+    endReason: Type.Union([EndReason, Type.Null()], { description: 'Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active.' }),
   },
   { $id: 'AdminSession', additionalProperties: false },
 );
@@ -46,9 +53,6 @@ export const AdminStats = Type.Object(
   { $id: 'AdminStats', additionalProperties: false },
 );
 
-/** The event types, from their one definition (events/session-event.ts). */
-const EventType = Type.Unsafe<SessionEventType>(Type.Union(sessionEventTypes.map((t) => Type.Literal(t))));
-
 export const SessionEvent = Type.Object(
   {
     id: Type.Integer(),
@@ -56,7 +60,7 @@ export const SessionEvent = Type.Object(
     occurredAt: Type.String({ format: 'date-time' }),
     sessionId: Type.String({ format: 'uuid' }),
     userId: Type.String({ format: 'uuid' }),
-    reason: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.Union([EndReason, Type.Null()], { description: 'Why the session ended, for session.revoked and session.expired; null otherwise.' }),
     data: Type.Record(Type.String(), Type.Unknown()),
   },
   { $id: 'SessionEvent', additionalProperties: false },
@@ -70,7 +74,7 @@ export const SessionEventList = Type.Object(
   { $id: 'SessionEventList', additionalProperties: false },
 );
 
-export const FindUserQuery = Type.Object({ email: Type.String({ minLength: 3, maxLength: 254 }) }, { additionalProperties: false });
+export const FindUserQuery = Type.Object({ email: EmailString({ minLength: 3 }) }, { additionalProperties: false });
 export const UserIdParams = Type.Object({ userId: Uuid }, { additionalProperties: false });
 export const AdminSessionIdParams = Type.Object({ sessionId: SessionId }, { additionalProperties: false });
 export const AdminSessionsQuery = Type.Object(

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { requireBearer, principalOf } from '../http/authenticate.ts';
 import type { FastRoute } from '../http/fast-path.ts';
@@ -8,16 +8,17 @@ import type { SessionService } from '../sessions/session-service.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { Dpop } from '../dpop/dpop-http.ts';
 import type { User as UserValue } from '../users/user.ts';
-import { AuthResult, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
+import { AuthResult, ChangePasswordBody, DeleteAccountBody, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
+import { RevokeAllResult } from '../sessions/session-schemas.ts';
 import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
 import { AppError } from '../errors.ts';
 import { deviceCookieOf, setDeviceCookie } from './device-cookie.ts';
-import { clearRefreshCookie, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
+import { RefreshCookie, refreshCookieHeaders, RefreshTransportHeaders, wantsCookieTransport } from './refresh-cookie.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
-  /** Cookie lifetime: the session's absolute lifetime (the server enforces the real limits). */
-  refreshCookieMaxAgeSeconds: number;
+  /** The browser transport's cookie (auth/refresh-cookie.ts). */
+  refreshCookie: RefreshCookie;
   sessions: SessionService;
   accessTokens: AccessTokens;
   dpop: Dpop;
@@ -62,22 +63,24 @@ const browserTransportNote =
 // Responses carrying tokens must never be stored by a cache (RFC 6749 §5.1).
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, dpop, refreshCookieMaxAgeSeconds }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, dpop, refreshCookie }) => {
   /** Sends issued tokens in the transport the client asked for. */
   const sendTokens = (request: FastifyRequest, reply: import('fastify').FastifyReply, tokens: IssuedTokens, extra: Record<string, unknown> = {}) => {
     const cookie = wantsCookieTransport(request);
-    if (cookie) setRefreshCookie(request, reply, tokens.refreshToken, refreshCookieMaxAgeSeconds);
+    if (cookie) refreshCookie.set(request, reply, tokens.refreshToken);
     return reply.headers(noStore).send({ ...extra, ...tokenJson(tokens, !cookie) });
   };
 
   app.post('/auth/register', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_register',
       tags: ['Auth'],
       summary: 'Create an account and sign in (starts a session)',
       description: 'Duplicate email (case-insensitive): 409. Password of 8 to 128 characters.' + browserTransportNote + dpopNote,
       body: ref(RegisterBody),
-      response: { 201: { description: 'Account created and signed in', ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      response: { 201: { description: 'Account created and signed in', headers: refreshCookieHeaders, ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const dpopJkt = await dpop.bindingOf(request, reply);
@@ -87,6 +90,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   });
 
   app.post('/auth/login', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_login',
       tags: ['Auth'],
@@ -96,7 +100,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         'a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own.' +
         browserTransportNote + dpopNote,
       body: ref(LoginBody),
-      response: { 200: { description: 'Signed in: a new session', ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      response: { 200: { description: 'Signed in: a new session', headers: refreshCookieHeaders, ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const dpopJkt = await dpop.bindingOf(request, reply);
@@ -106,6 +111,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   });
 
   app.post('/auth/refresh', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_refresh',
       tags: ['Auth'],
@@ -115,10 +121,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         'Replaying the previous token within the grace window returns the same new token; an older token revokes the session. ' +
         'A key-bound session needs a `DPoP` proof by its key; without one its refresh token is refused like an invalid one (and recorded as `refresh_token.unbound_use`).',
       body: ref(RefreshBody),
-      response: { 200: { description: 'New tokens for the same session', ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      cookies: RefreshCookie,
+      response: { 200: { description: 'New tokens for the same session', headers: refreshCookieHeaders, ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const presented = request.body.refreshToken ?? refreshTokenFromCookie(request);
+    const presented = request.body.refreshToken ?? refreshCookie.read(request);
     try {
       // The proof is checked first, whatever the token: its refusal says nothing about the token.
       const proof = await dpop.proofOf(request, reply);
@@ -129,7 +137,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       // reused: invalid_refresh_token), so the page falls back to sign-in cleanly. A 429 or an
       // outage (5xx) says nothing about the session: the cookie stays and the page can retry.
       const over = error instanceof AppError && error.code === 'invalid_refresh_token';
-      if (over && request.body.refreshToken === undefined && wantsCookieTransport(request)) clearRefreshCookie(request, reply);
+      if (over && request.body.refreshToken === undefined && wantsCookieTransport(request)) refreshCookie.clear(request, reply);
       throw error;
     }
   });
@@ -143,13 +151,48 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         operationId: 'AuthController_logout',
         tags: ['Auth'],
         summary: 'Sign out: revoke the current session',
+        description: 'Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.',
         security: [{ 'JWT-auth': [] }],
-        response: { 204: { description: 'Signed out', type: 'null' }, ...problemResponses(401) },
+        response: { 204: { description: 'Signed out', headers: refreshCookieHeaders, type: 'null' }, ...problemResponses(401) },
       },
     }, async (request, reply) => {
       await auth.logout(principalOf(request));
-      clearRefreshCookie(request, reply);
+      refreshCookie.clear(request, reply);
       return reply.code(204).send();
+    });
+
+    // The scope's own type provider: these two routes take typed bodies.
+    const typed = scope.withTypeProvider<TypeBoxTypeProvider>();
+    typed.post('/auth/password', {
+      schema: {
+        operationId: 'AuthController_changePassword',
+        tags: ['Auth'],
+        summary: 'Change the password; every other session of the account ends (reason password_changed)',
+        description:
+          'The current password is required (a wrong one: 403, counted like a failed sign-in). The new one follows the sign-up policy (400). ' +
+          'This session stays signed in; every other one is revoked at once.',
+        security: [{ 'JWT-auth': [] }],
+        body: ref(ChangePasswordBody),
+        response: { 200: { description: 'Password changed; how many other sessions were ended', ...ref(RevokeAllResult) }, ...problemResponses(400, 401, 403, 413, 415, 429) },
+      },
+    }, async (request) => auth.changePassword(principalOf(request), request.body));
+
+    typed.delete('/auth/me', {
+      schema: {
+        operationId: 'AuthController_deleteAccount',
+        tags: ['Auth'],
+        summary: 'Delete the account: every session ends at once (reason account_deleted), then the account is deleted',
+        description:
+          'The password is required in the body (a wrong one: 403, counted like a failed sign-in). Every token of the account is refused from the next request on, ' +
+          'on every instance. The email, name and password hash are erased at once; ended sessions and events stay for their retention (the audit log).',
+        security: [{ 'JWT-auth': [] }],
+        body: ref(DeleteAccountBody),
+        response: { 204: { description: 'Account deleted', type: 'null' }, ...problemResponses(400, 401, 403, 413, 415, 429) },
+      },
+    }, async (request, reply) => {
+      await auth.deleteAccount(principalOf(request), request.body.password);
+      refreshCookie.clear(request, reply);
+      return reply.code(204).send(null);
     });
 
     scope.get('/auth/me', {
@@ -157,6 +200,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         operationId: 'AuthController_me',
         tags: ['Auth'],
         summary: 'The signed-in user and the current session id',
+        description: 'The account of the token used and the id of its session; 401 once that session is revoked or expired.',
         security: [{ 'JWT-auth': [] }],
         response: { 200: { description: 'The signed-in user', ...ref(Me) }, ...problemResponses(401) },
       },

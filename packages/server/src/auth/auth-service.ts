@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
-import { normalizeEmail, type User } from '../users/user.ts';
+import { normalizeEmail, type User, type UserWithPassword } from '../users/user.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { RateLimiter } from '../abuse/rate-limiter.ts';
 import type { DeviceCookies } from '../abuse/device-cookies.ts';
@@ -70,8 +70,48 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   async function startSession(user: User, client: ClientInfo, dpopJkt: string | undefined): Promise<IssuedTokens> {
     const { session, refreshToken } = await sessions.create(user.id, client, { dpopJkt });
+    // A sign-in racing the account's deletion: it found the user before the deletion and created
+    // its session after the deletion revoked the account's sessions. Re-read after the session is
+    // committed: the deletion marks the account before it revokes, so either that revocation saw
+    // this session or this read sees the deletion, and the session is ended here.
+    if (!(await users.findById(user.id))) {
+      await sessions.revokeAll(user.id, 'account_deleted');
+      throw new AppError('invalid_credentials', 'The email or password is incorrect.');
+    }
     const access = await accessTokens.issue(user.id, session.id, { jkt: session.dpopJkt });
     return { sessionId: session.id, accessToken: access.token, refreshToken, expiresInSeconds: access.expiresInSeconds, dpopJkt: session.dpopJkt };
+  }
+
+  /**
+   * Re-authentication for account changes (password change, deletion): the current password,
+   * checked like a sign-in, and counted in the same per-account back-off, so a stolen access token
+   * cannot be used to guess the password faster than the sign-in form allows.
+   */
+  async function verifyCurrentPassword(userId: string, password: string): Promise<UserWithPassword> {
+    const user = await users.findById(userId);
+    // The session check passed a moment ago; a user gone since is a dead credential.
+    if (!user) throw new AppError('invalid_token', 'The account no longer exists.');
+    // The account's shared budget (no device cookie reaches these routes), counted before the hash.
+    const budget = { account: user.email, deviceId: undefined };
+    await limiter.beginSignIn(budget);
+    const found = await users.findByEmail(user.email);
+    if (!found || !(await hasher.verify(found.passwordHash, password))) {
+      throw new AppError('wrong_password', 'The current password is incorrect.');
+    }
+    await limiter.signInSucceeded(budget);
+    return found;
+  }
+
+  /**
+   * Deletes an account: first marked deleted (its email, name and password hash erased, no longer
+   * found, so no new sign-in or refresh can start), then every session is revoked through the one
+   * revocation path (events, webhooks, this process's cache at once, other processes by push and
+   * the feed). In that order, so a racing sign-in is caught by startSession's re-read.
+   */
+  async function deleteUser(userId: string): Promise<{ revokedCount: number } | undefined> {
+    if (!(await users.markDeleted(userId, clock.now()))) return undefined;
+    userCache.delete(userId);
+    return { revokedCount: await sessions.revokeAll(userId, 'account_deleted') };
   }
 
   return {
@@ -142,6 +182,27 @@ export function createAuthService(deps: AuthServiceDeps) {
       await sessions.revoke(principal.userId, principal.sessionId, 'user_logout');
     },
 
+    /**
+     * Changes the password (the current one required, the new one under the sign-up policy) and
+     * ends every other session of the account (reason password_changed): whoever knew the old
+     * password, or held a session, is out; the device that changed it stays signed in.
+     */
+    async changePassword(principal: { userId: string; sessionId: string }, input: { currentPassword: string; newPassword: string }): Promise<{ revokedCount: number }> {
+      const user = await verifyCurrentPassword(principal.userId, input.currentPassword);
+      checkPasswordPolicy(input.newPassword, user.email);
+      await users.updatePasswordHash(user.id, await hasher.hash(input.newPassword));
+      return { revokedCount: await sessions.revokeAll(user.id, 'password_changed', { exceptSessionId: principal.sessionId }) };
+    },
+
+    /** Deletes the caller's own account after checking its password (see deleteUser). */
+    async deleteAccount(principal: { userId: string }, password: string): Promise<void> {
+      await verifyCurrentPassword(principal.userId, password);
+      await deleteUser(principal.userId);
+    },
+
+    /** Deletes any account (operators); undefined when there is no such live account. */
+    deleteUser,
+
     /** me() from its cache alone (the fast path); undefined when the database must be read. */
     meCached(userId: string): User | undefined {
       const cached = userCache.get(userId);
@@ -150,7 +211,8 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     async me(principal: { userId: string }): Promise<User> {
       // A user's id, email, name and creation time never change (no endpoint edits them), so a
-      // bounded, short-lived cache is safe; the session check has already run for this request.
+      // bounded, short-lived cache is safe; the session check has already run for this request, and
+      // deleting an account revokes all its sessions, so a deleted user never gets this far.
       const nowMs = clock.now();
       const cached = userCache.get(principal.userId);
       if (cached && cached.expiresAtMs > nowMs) return cached.user;

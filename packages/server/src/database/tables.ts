@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * Row types: the vocabulary of the stores only. Timestamps are integers (milliseconds since the
@@ -11,6 +11,8 @@ export interface UserTable {
   name: string | null;
   password_hash: string;
   created_at: number;
+  /** Set when the account was deleted: the row is then a tombstone (see users/kysely-user-store.ts). */
+  deleted_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface SessionTable {
@@ -42,6 +44,8 @@ export interface SessionEventTable {
   occurred_at: number;
   /** JSON object with event details (ip, user agent, generation…). */
   data: string | null;
+  /** PostgreSQL only: the writing transaction's id (xid8, as text), set by the database. The feed reads by it. */
+  txid?: Generated<string>;
 }
 
 export interface WebhookCursorTable {
@@ -52,6 +56,8 @@ export interface WebhookCursorTable {
   attempts: number;
   next_attempt_at: number;
   last_error: string | null;
+  /** The endpoint's place in the event feed (events/session-event.ts, FeedPosition); null before the first round. */
+  feed_position: string | null;
 }
 
 export interface AdminKeyTable {

@@ -16,6 +16,12 @@ export interface DpopOptions {
   requireNonce: boolean;
   /** How far a proof's `iat` may be from the server clock, either way; also the replay window. */
   iatWindowSeconds: number;
+  /**
+   * PUBLIC_URL: the URL clients reach the service at. When set, `htu` is compared with it (plus the
+   * request's path), whatever the Host header or the proxy says; otherwise with the request's own
+   * protocol and host (which honour TRUST_PROXY).
+   */
+  publicUrl?: string | undefined;
 }
 
 export interface DpopDeps {
@@ -33,12 +39,19 @@ export interface DpopDeps {
  */
 export function createDpop(deps: DpopDeps, options: DpopOptions) {
   const algs = DPOP_ALGORITHMS.join(' ');
+  const publicBase = options.publicUrl ? `${new URL(options.publicUrl).origin}${new URL(options.publicUrl).pathname.replace(/\/+$/, '')}` : undefined;
+  const externalUrl = (request: FastifyRequest) => `${publicBase ?? `${request.protocol}://${request.host}`}${request.url}`;
   const challenge = (error: string) => `DPoP error="${error}", algs="${algs}"`;
+  // A refusal carries the server's time in `Date` (from the injected clock): a client whose clock is
+  // off by more than the iat window can correct its proofs' iat from it (the SDK does, once).
   const refuse = (error: DpopProofError) =>
     new AppError(error.error, error.message, {
-      headers: error.error === 'use_dpop_nonce'
-        ? { 'www-authenticate': challenge('use_dpop_nonce'), 'dpop-nonce': deps.nonces.issue() }
-        : { 'www-authenticate': challenge('invalid_dpop_proof') },
+      headers: {
+        date: new Date(deps.clock.now()).toUTCString(),
+        ...(error.error === 'use_dpop_nonce'
+          ? { 'www-authenticate': challenge('use_dpop_nonce'), 'dpop-nonce': deps.nonces.issue() }
+          : { 'www-authenticate': challenge('invalid_dpop_proof') }),
+      },
     });
 
   /**
@@ -55,7 +68,7 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
     try {
       proof = await verifyDpopProof(header, {
         method: request.method,
-        url: `${request.protocol}://${request.host}${request.url}`,
+        url: externalUrl(request),
         accessToken: check.accessToken,
         nowMs,
         iatWindowSeconds: options.iatWindowSeconds,

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { clearRefreshCookie } from '../auth/refresh-cookie.ts';
+import type { RefreshCookie } from '../auth/refresh-cookie.ts';
 import { requireBearer, principalOf } from '../http/authenticate.ts';
 import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
+import { canonicalUuid, uuidRegex } from '../http/uuid.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { Dpop } from '../dpop/dpop-http.ts';
 import {
@@ -23,6 +24,8 @@ export interface SessionRoutesOptions {
   sessions: SessionService;
   accessTokens: AccessTokens;
   dpop: Dpop;
+  /** Cleared when the caller signs out everywhere (auth/refresh-cookie.ts). */
+  refreshCookie: RefreshCookie;
 }
 
 /** The answer of GET /sessions/validate/{id}, from both paths. */
@@ -59,9 +62,11 @@ export function sessionFastRoutes(sessions: SessionService): FastRoute[] {
     answer: async (principal) => ({ count: await sessions.count(principal.userId) }),
   }, {
     path: '/sessions/validate/',
-    param: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, // SessionId's pattern
+    param: uuidRegex, // SessionId's pattern
     route: '/sessions/validate/:sessionId',
-    answer: (principal, sessionId) => {
+    answer: (principal, param) => {
+      // As the validator does for the full path: any case in, the canonical form from here on.
+      const sessionId = canonicalUuid(param);
       const result = sessions.validateCached(principal.userId, sessionId);
       return result && validationJson(sessionId, result);
     },
@@ -76,7 +81,7 @@ const tags = ['Sessions'];
  * openapi-generator's typescript-fetch client names them exactly as that document does
  * (SessionController_getActiveSessions -> sessionControllerGetActiveSessions).
  */
-export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, accessTokens, dpop }) => {
+export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, accessTokens, dpop, refreshCookie }) => {
   requireBearer(app, { accessTokens, sessions, dpop });
 
   app.get('/sessions', {
@@ -103,6 +108,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       operationId: 'SessionController_getSessionCount',
       tags,
       summary: 'Get active session count',
+      description: 'How many sessions (devices) of the caller are active now.',
       security,
       response: { 200: { description: 'Session count', ...ref(SessionCount) }, ...problemResponses(401) },
     },
@@ -125,7 +131,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     const keepCurrent = request.query.keepCurrent === true;
     const revokedCount = await sessions.revokeAll(principal.userId, 'user_revoked_all', keepCurrent ? { exceptSessionId: principal.sessionId } : {});
     // This device's session ended too: drop its (now useless) refresh cookie, as logout does.
-    if (!keepCurrent) clearRefreshCookie(request, reply);
+    if (!keepCurrent) refreshCookie.clear(request, reply);
     return { revokedCount };
   });
 

@@ -16,6 +16,7 @@ import {
 import { toCached, type CachedSession, type SessionCache } from './session-cache.ts';
 import type { SessionStore } from './session-store.ts';
 import { noopTelemetry, type Telemetry } from '../observability/telemetry.ts';
+import { storableHeaderText } from '../http/text-schemas.ts';
 
 /** A session as the API shows it (domain object; the routes map it to JSON). */
 export interface SessionView {
@@ -96,10 +97,11 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
     const hit = fromCache(sessionId, nowMs);
     telemetry.cacheLookup(hit !== undefined);
     if (hit) return hit;
+    const epoch = cache.epoch;
     const record = await store.get(sessionId);
     if (!record) return undefined;
     const entry = toCached(record);
-    cache.fill(entry);
+    cache.fill(entry, epoch);
     // fill() keeps a tombstone over a fresher read; return what the cache now holds.
     return cache.get(sessionId) ?? entry;
   }
@@ -147,8 +149,9 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         expiresAtMs: nowMs + policy.absoluteLifetimeMs,
         revokedAtMs: null,
         revokeReason: null,
-        ipAddress: client.ipAddress,
-        userAgent: client.userAgent ? client.userAgent.slice(0, 512) : null,
+        // Header text is cleaned, never refused (http/text-schemas.ts): no NUL reaches PostgreSQL.
+        ipAddress: storableHeaderText(client.ipAddress, 100),
+        userAgent: storableHeaderText(client.userAgent || null, 512),
         refreshGeneration: 0,
         refreshSalt: newRefreshSalt(),
         refreshRotatedAtMs: null,

@@ -2,16 +2,26 @@
  * The session domain: types and pure rules. No I/O here, so every rule is testable with plain values.
  */
 
-/** Why a session ended. Recorded on revocation and reported in events. */
-export type RevokeReason =
-  | 'user_logout'
-  | 'user_revoked'
-  | 'user_revoked_all'
-  | 'refresh_token_reused'
-  | 'idle_timeout'
-  | 'absolute_timeout'
-  | 'session_limit'
-  | 'admin';
+/**
+ * Why a session ended: recorded on revocation, reported in events, webhooks and the admin API. The
+ * one list: the type, the OpenAPI schemas and the README derive from it.
+ */
+export const revokeReasons = [
+  'user_logout',
+  'user_revoked',
+  'user_revoked_all',
+  'refresh_token_reused',
+  'idle_timeout',
+  'absolute_timeout',
+  'session_limit',
+  'admin',
+  /** The account's password was changed: every other session of the account ends. */
+  'password_changed',
+  /** The account was deleted (by its owner or an operator): every session ends. */
+  'account_deleted',
+] as const;
+
+export type RevokeReason = (typeof revokeReasons)[number];
 
 export interface SessionRecord {
   id: string;

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { makePrivateDir } from '../private-files.ts';
 
 /**
  * The service's secrets: Ed25519 keys that sign access tokens, and the key that derives refresh
@@ -55,7 +56,7 @@ export function loadOrCreateKeyFile(file: string, nowMs: number): KeyMaterial {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makePrivateDir(path.dirname(file));
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(generateKeyMaterial(nowMs), null, 2), { mode: 0o600, flag: 'wx' });
   try {

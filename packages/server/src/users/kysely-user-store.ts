@@ -9,6 +9,8 @@ function toUser(row: Pick<Selectable<UserTable>, 'id' | 'email' | 'name' | 'crea
 }
 
 export function createKyselyUserStore(db: Kysely<Database>): UserStore {
+  // Every read sees live accounts only: a deleted account's tombstone is nobody.
+  const live = () => db.selectFrom('users').where('deleted_at', 'is', null);
   return {
     async create(user) {
       try {
@@ -23,20 +25,31 @@ export function createKyselyUserStore(db: Kysely<Database>): UserStore {
       }
     },
     async findByEmail(email) {
-      const row = await db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+      const row = await live().selectAll().where('email', '=', email).executeTakeFirst();
       return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
     },
     async findById(id) {
-      const row = await db.selectFrom('users').select(['id', 'email', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
+      const row = await live().select(['id', 'email', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
       return row ? toUser(row) : undefined;
     },
     async count() {
-      const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await live().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);
     },
     async updatePasswordHash(id, passwordHash) {
-      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).where('deleted_at', 'is', null).execute();
+    },
+    async markDeleted(id, atMs) {
+      // The email becomes `deleted:<id>`: unique, frees the address for a new sign-up, and no
+      // sign-up can take it (not an email). An empty hash verifies no password.
+      const rows = await db
+        .updateTable('users')
+        .set({ deleted_at: atMs, email: `deleted:${id}`, name: null, password_hash: '' })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returning('id')
+        .execute();
+      return rows.length === 1;
     },
   };
 }
-

@@ -270,5 +270,16 @@ for (const backend of backendNames) {
       const external = await key.proof({ htm: 'GET', htu: 'https://sessions.example.com/auth/me', accessToken: res.body.accessToken });
       assert.equal((await env.http.get('/auth/me', { headers: { ...forwarded, authorization: `DPoP ${res.body.accessToken}`, dpop: external } })).status, 200);
     });
+
+    test('with PUBLIC_URL, htu is that URL plus the path, whatever the Host header says', async (t) => {
+      const env = await startApp(t, backend, { config: { publicUrl: 'https://auth.example.com' } });
+      if (!env) return;
+      const key = await DeviceKey.generate(() => env.clock.now());
+      const refused = await env.http.post('/auth/register', { email: email(), password }, { headers: { dpop: await key.proof({ htm: 'POST', htu: `${env.url}/auth/register` }) } });
+      assert.equal(refused.status, 401);
+      assert.equal(problemCode(refused), 'invalid-dpop-proof');
+      const res = await env.http.post('/auth/register', { email: email(), password }, { headers: { dpop: await key.proof({ htm: 'POST', htu: 'https://auth.example.com/auth/register' }) } });
+      assert.equal(res.status, 201, res.text);
+    });
   });
 }

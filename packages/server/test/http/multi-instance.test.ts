@@ -111,4 +111,21 @@ describe('many instances on PostgreSQL + Redis', { timeout: 240_000 }, () => {
     const pids = execFileSync('pgrep', ['-P', String(svc.child.pid)]).toString().trim().split('\n');
     assert.equal(pids.length, 2, 'two worker processes');
   });
+  test('an account deleted on A (DELETE /auth/me), or a password changed on B: every token refused on the other at once (push)', async (t) => {
+    // A long poll interval: only the push channels can explain a fast refusal.
+    const { a, b } = await cluster(t, { REVOCATION_POLL_INTERVAL_MS: '60000' });
+    const user = await registerUser(a.http);
+    const phone = await login(b.http, user);
+    for (const svc of [a, b]) for (const s of [user, phone]) assert.equal((await svc.http.get('/auth/me', { token: s.accessToken })).status, 200);
+    const changed = await b.http.post('/auth/password', { currentPassword: user.password, newPassword: 'a new long passphrase' }, { token: phone.accessToken });
+    assert.equal(changed.status, 200, changed.text);
+    const afterChange = await waitUntil(refused(a, user.accessToken), 1000);
+    assert.ok(afterChange >= 0 && afterChange < 500, `password change on B refused on A after ${afterChange} ms; push should take milliseconds`);
+    const deleted = await a.http.request('DELETE', '/auth/me', { token: phone.accessToken, body: { password: 'a new long passphrase' } });
+    assert.equal(deleted.status, 204, deleted.text);
+    const afterDelete = await waitUntil(refused(b, phone.accessToken), 1000);
+    assert.ok(afterDelete >= 0 && afterDelete < 500, `deletion on A refused on B after ${afterDelete} ms; push should take milliseconds`);
+    t.diagnostic(`password change B -> A ${afterChange.toFixed(1)} ms; deletion A -> B ${afterDelete.toFixed(1)} ms`);
+    assert.equal((await a.http.get('/auth/me', { token: phone.accessToken })).status, 401);
+  });
 });

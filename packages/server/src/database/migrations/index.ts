@@ -2,6 +2,8 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-27T08-00-00_initial.ts';
 import * as sweepIndexes from './2026-11-27T09-00-00_sweep-indexes.ts';
 import * as sessionEvents from './2026-11-27T10-00-00_session-events.ts';
+import * as eventFeed from './2026-11-29T03-00-00_event-feed.ts';
+import * as userDeletion from './2026-11-29T03-10-00_user-deletion.ts';
 import * as dpopBinding from './2026-11-29T12-00-00_dpop-binding.ts';
 
 /**
@@ -12,6 +14,8 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T08-00-00_initial': initial,
   '2026-11-27T09-00-00_sweep-indexes': sweepIndexes,
   '2026-11-27T10-00-00_session-events': sessionEvents,
+  '2026-11-29T03-00-00_event-feed': eventFeed,
+  '2026-11-29T03-10-00_user-deletion': userDeletion,
   '2026-11-29T12-00-00_dpop-binding': dpopBinding,
 };
 
