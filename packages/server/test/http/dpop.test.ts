@@ -119,6 +119,8 @@ for (const backend of backendNames) {
         ['missing ath', () => key.proof({ htm: 'GET', htu })],
         ['wrong ath', () => key.proof({ htm: 'GET', htu, accessToken: `${token}x` })],
         ['a different key', () => other.proof({ htm: 'GET', htu, accessToken: token })],
+        ['signed by another key than its jwk', () => other.proof({ htm: 'GET', htu, accessToken: token, header: { jwk: key.publicJwk } })],
+        ['signature altered', async () => { const p = await key.proof({ htm: 'GET', htu, accessToken: token }); return p.slice(0, -4) + (p.endsWith('AAAA') ? 'BBBB' : 'AAAA'); }],
         ['old iat', () => key.proof({ htm: 'GET', htu, accessToken: token, iatMs: now() - 61_000 })],
         ['future iat', () => key.proof({ htm: 'GET', htu, accessToken: token, iatMs: now() + 61_000 })],
         ['no iat', () => key.proof({ htm: 'GET', htu, accessToken: token, claims: { iat: undefined } })],
