@@ -27,6 +27,7 @@ export interface SessionView {
   userAgent: string | null;
   device: Device;
   isCurrent: boolean;
+  authMethod: string;
 }
 
 /** Whether a session is active, and until when at most (its idle or absolute expiry). */
@@ -121,12 +122,13 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       userAgent: record.userAgent,
       device: parseDevice(record.userAgent),
       isCurrent: record.id === currentSessionId,
+      authMethod: record.authMethod,
     };
   }
 
   return {
     /** Starts a new session (every sign-in is a new session: no fixation). */
-    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }) {
+    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }, authMethod: string) {
       const nowMs = clock.now();
       const record: SessionRecord = {
         id: crypto.randomUUID(),
@@ -141,6 +143,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         refreshGeneration: 0,
         refreshSalt: newRefreshSalt(),
         refreshRotatedAtMs: null,
+        authMethod,
       };
       const { created, evictedIds } = await store.create(
         record,
@@ -282,7 +285,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
      * token one generation behind, inside the grace window, and receive the same successor.
      * A genuine token older than that is reuse: the session is revoked (RFC 9700 §4.14.2).
      */
-    async refresh(token: unknown): Promise<{ sessionId: string; userId: string; refreshToken: string }> {
+    async refresh(token: unknown): Promise<{ sessionId: string; userId: string; refreshToken: string; authMethod: string }> {
       const invalid = () => new AppError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
       const parsed = refreshTokens.parse(token);
       if (!parsed) throw invalid();
@@ -299,7 +302,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           if (!won) continue; // lost a race: re-read and take the grace path (rotation also set lastActiveAt)
           const fresh = cache.get(record.id);
           if (fresh) fresh.lastActiveAtMs = Math.max(fresh.lastActiveAtMs, nowMs);
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };
+          return { sessionId: record.id, userId: record.userId, authMethod: record.authMethod, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };
         }
 
         const inGrace =
@@ -307,7 +310,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           record.refreshRotatedAtMs !== null &&
           nowMs - record.refreshRotatedAtMs <= options.refreshReuseGraceMs;
         if (inGrace) {
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt) };
+          return { sessionId: record.id, userId: record.userId, authMethod: record.authMethod, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt) };
         }
 
         if (parsed.generation < record.refreshGeneration) {

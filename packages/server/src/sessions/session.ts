@@ -11,7 +11,15 @@ export type RevokeReason =
   | 'idle_timeout'
   | 'absolute_timeout'
   | 'session_limit'
-  | 'admin';
+  | 'admin'
+  | 'password_reset';
+
+/**
+ * How a session's user signed in: 'password' for sessiond's own sign-in; for a session issued by
+ * the application's backend, what it says (`oauth:google`, `saml`, `magic_link`…). Shown on the
+ * devices page, in the access token's `amr` and in events.
+ */
+export const PASSWORD_AUTH_METHOD = 'password';
 
 export interface SessionRecord {
   id: string;
@@ -27,6 +35,7 @@ export interface SessionRecord {
   refreshGeneration: number;
   refreshSalt: string;
   refreshRotatedAtMs: number | null;
+  authMethod: string;
 }
 
 export interface LifetimePolicy {

@@ -3,6 +3,8 @@ import { migrateToLatest } from '../../src/database/database.ts';
 import { createKyselySessionStore } from '../../src/sessions/kysely-session-store.ts';
 import { createKyselyUserStore } from '../../src/users/kysely-user-store.ts';
 import { backendNames, openBackend } from '../helpers/backends.ts';
+import { createKyselyServiceKeyStore } from '../../src/service-keys/kysely-service-key-store.ts';
+import { serviceKeyStoreContract } from './service-key-store.contract.ts';
 import { sessionStoreContract } from './session-store.contract.ts';
 
 for (const backend of backendNames) {
@@ -12,6 +14,12 @@ for (const backend of backendNames) {
       if (!opened) return undefined;
       await migrateToLatest(opened.handle.db);
       return { sessions: createKyselySessionStore(opened.handle.db, { dialect: opened.handle.dialect }), users: createKyselyUserStore(opened.handle.db), db: opened.handle.db };
+    });
+    serviceKeyStoreContract(async (t) => {
+      const opened = await openBackend(t, backend);
+      if (!opened) return undefined;
+      await migrateToLatest(opened.handle.db);
+      return { keys: createKyselyServiceKeyStore(opened.handle.db), db: opened.handle.db };
     });
   });
 }
