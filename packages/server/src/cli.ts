@@ -4,6 +4,8 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
 import { createMigrator, openDatabase } from './database/database.ts';
 import { normalizeEmail } from './users/user.ts';
+import { isServiceKeyScope } from './service-keys/service-key.ts';
+import { runServiceKeysCommand, type ServiceKeysCommand } from './service-keys/service-keys-command.ts';
 import { loadOrCreateKeyFile, retireAfterMs, rotateKeys, writeKeyFile } from './tokens/key-store.ts';
 
 /**
@@ -21,6 +23,11 @@ Commands:
   admin-keys create <name>      Create an admin API key (printed once; only its hash is stored)
   admin-keys list               List admin API keys
   admin-keys revoke <id>        Revoke an admin API key
+  service-keys create <name> [--scope S]...
+                                Create a service key for the application's backend (printed once, as
+                                the last line). Scopes: revocations:read (the default), sessions:issue
+  service-keys list             List service keys
+  service-keys revoke <id>      Revoke a service key
   config                        Print the effective configuration, secrets masked
   help                          Show this help
 
@@ -63,7 +70,13 @@ const keysFileOf = (config: AppConfig) => config.keysFile ?? path.join(config.da
 /** Builds the service (no listening, no background timers) for commands that need its services. */
 async function withServices<T>(config: AppConfig, fn: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
   // No background work: the running service sweeps and delivers webhooks, not a one-off command.
-  const app = await buildApp({ ...config, logLevel: 'silent', purgeIntervalSeconds: 0, webhooks: { ...config.webhooks, pollIntervalMs: 0 } });
+  const app = await buildApp({
+    ...config,
+    logLevel: 'silent',
+    purgeIntervalSeconds: 0,
+    webhooks: { ...config.webhooks, pollIntervalMs: 0 },
+    mail: { ...config.mail, pollIntervalMs: 0 },
+  });
   try {
     return await fn(app);
   } finally {
@@ -174,10 +187,47 @@ commands['admin-keys'] = async (config, args) => {
   });
 };
 
+commands['service-keys'] = async (config, args) => {
+  const [sub, ...rest] = args;
+  const usage = [
+    'Usage: sessiond service-keys create <name> [--scope revocations:read|sessions:issue]... | list | revoke <id>',
+    '',
+    "Service keys authorise the application's backends (header X-Service-Key). Without --scope a key",
+    'may only read revocations; --scope sessions:issue lets it create users and issue sessions (repeat',
+    '--scope to hold both). The secret is shown once, as the last line of the output.',
+  ].join('\n');
+  if (sub === '--help' || sub === '-h' || (sub !== undefined && rest.some((a) => a === '--help' || a === '-h'))) {
+    console.log(usage);
+    return 0;
+  }
+  let command: ServiceKeysCommand;
+  if (sub === 'create') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { scope: { type: 'string', multiple: true } } });
+    const scopes = values.scope ?? [];
+    const unknown = scopes.filter((s) => !isServiceKeyScope(s));
+    if (positionals.length !== 1 || unknown.length > 0) {
+      console.error(unknown.length > 0 ? `unknown scope: ${unknown.join(', ')}\n\n${usage}` : usage);
+      return 2;
+    }
+    command = { action: 'create', name: positionals[0]!, scopes: scopes.filter(isServiceKeyScope) };
+  } else if (sub === 'revoke' && rest.length === 1) {
+    command = { action: 'revoke', id: rest[0]! };
+  } else if (sub === 'list' && rest.length === 0) {
+    command = { action: 'list' };
+  } else {
+    console.error(usage);
+    return 2;
+  }
+  return withServices(config, (app) =>
+    runServiceKeysCommand(app.sessiond.serviceKeys, command, { out: (line) => console.log(line), err: (line) => console.error(line) }, Date.now()),
+  );
+};
+
 commands.config = async (config) => {
   const masked = {
     ...config,
     databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@'),
+    mail: { ...config.mail, smtpUrl: config.mail.smtpUrl?.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@') },
     webhooks: { ...config.webhooks, secret: config.webhooks.secret === undefined ? undefined : '***' },
   };
   console.log(JSON.stringify(masked, null, 2));

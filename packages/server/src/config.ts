@@ -42,6 +42,9 @@ export const EnvSchema = Type.Object({
   LOGIN_FAILURES_BEFORE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
   WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1000 })),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2000 })),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://', maxLength: 2000 })),
+  MAIL_FROM: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
 }, { additionalProperties: true });
 
 export type Env = Static<typeof EnvSchema>;
@@ -120,6 +123,21 @@ export interface AppConfig {
     /** One delivery attempt is abandoned (and retried later) after this long. */
     timeoutMs: number;
   };
+  /** Where users reach this service (the devices page); password-reset links start with it. */
+  publicUrl: string | undefined;
+  /** Password-reset delivery (password-reset/): by mail through SMTP, or as a webhook event without it. */
+  mail: {
+    /** smtp:// or smtps:// URL, credentials included; unset = reset links go out as webhook events. */
+    smtpUrl: string | undefined;
+    /** The From of reset mails, e.g. "Example <no-reply@example.com>"; required with SMTP_URL. */
+    from: string | undefined;
+    /** How often each process looks for reset requests to deliver; 0 = only when tick() is called (tests). */
+    pollIntervalMs: number;
+    /** One SMTP attempt is abandoned (and retried later) after this long. */
+    timeoutMs: number;
+  };
+  /** How long a password-reset link works. */
+  passwordResetTokenTtlSeconds: number;
 }
 
 export const defaultConfig: AppConfig = {
@@ -154,6 +172,9 @@ export const defaultConfig: AppConfig = {
   corsOrigins: [],
   rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60 },
   webhooks: { urls: [], secret: undefined, pollIntervalMs: 1000, timeoutMs: 5000 },
+  publicUrl: undefined,
+  mail: { smtpUrl: undefined, from: undefined, pollIntervalMs: 1000, timeoutMs: 10_000 },
+  passwordResetTokenTtlSeconds: 30 * 60,
 };
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -205,6 +226,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (problem) webhookErrors.push(`WEBHOOK_URLS: entry ${i + 1} ${problem}`);
   });
   if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) webhookErrors.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set (at least 32 characters)');
+  if (e.PUBLIC_URL && webhookUrlProblem(e.PUBLIC_URL)) webhookErrors.push(`PUBLIC_URL: ${webhookUrlProblem(e.PUBLIC_URL)}`);
+  // A reset mail needs a sender and a link to send.
+  if (e.SMTP_URL && !e.MAIL_FROM) webhookErrors.push('MAIL_FROM: required when SMTP_URL is set');
+  if (e.SMTP_URL && !e.PUBLIC_URL) webhookErrors.push('PUBLIC_URL: required when SMTP_URL is set (reset links start with it)');
   if (webhookErrors.length > 0) throw new ConfigError(`Invalid configuration:\n  ${webhookErrors.join('\n  ')}`);
   const config: AppConfig = {
     ...defaultConfig,
@@ -239,6 +264,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       failuresBeforeDelay: e.LOGIN_FAILURES_BEFORE_DELAY ?? defaultConfig.rateLimit.failuresBeforeDelay,
     },
     webhooks: { ...defaultConfig.webhooks, urls: webhookUrls, secret: e.WEBHOOK_SECRET },
+    // Without a trailing slash, so links are `${publicUrl}/reset-password?…`.
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    mail: { ...defaultConfig.mail, smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
   };
   if (config.sessionAbsoluteLifetimeSeconds < config.sessionIdleTimeoutSeconds) {
     // Allowed (the shorter wins), but almost always a typo worth knowing about.

@@ -2,7 +2,12 @@
 // Do not edit: change the route schemas in packages/server, then run `npm run generate:sdk`.
 
 import * as runtime from '../runtime.ts';
-import type { AuthResult, LoginRequest, Me, RefreshRequest, RegisterRequest, TokenPair } from '../models/index.ts';
+import type { AuthResult, LoginRequest, Me, PasswordResetAccepted, PasswordResetConfirm, PasswordResetRequest, RefreshRequest, RegisterRequest, TokenPair } from '../models/index.ts';
+
+/** Parameters of authControllerConfirmPasswordReset(). */
+export interface AuthControllerConfirmPasswordResetRequest {
+  passwordResetConfirm: PasswordResetConfirm;
+}
 
 /** Parameters of authControllerLogin(). */
 export interface AuthControllerLoginRequest {
@@ -29,8 +34,20 @@ export interface AuthControllerRegisterRequest {
   registerRequest: RegisterRequest;
 }
 
+/** Parameters of authControllerRequestPasswordReset(). */
+export interface AuthControllerRequestPasswordResetRequest {
+  passwordResetRequest: PasswordResetRequest;
+}
+
 /** What each operation sends; runtime.BaseAPI.execute does the sending. */
 const operations = {
+  authControllerConfirmPasswordReset: {
+    name: 'authControllerConfirmPasswordReset',
+    method: 'POST',
+    path: '/auth/password-reset/confirm',
+    required: ['passwordResetConfirm'],
+    body: 'passwordResetConfirm',
+  },
   authControllerLogin: {
     name: 'authControllerLogin',
     method: 'POST',
@@ -64,10 +81,44 @@ const operations = {
     required: ['registerRequest'],
     body: 'registerRequest',
   },
+  authControllerRequestPasswordReset: {
+    name: 'authControllerRequestPasswordReset',
+    method: 'POST',
+    path: '/auth/password-reset',
+    required: ['passwordResetRequest'],
+    body: 'passwordResetRequest',
+  },
 } as const satisfies Record<string, runtime.Operation>;
 
 /** Sign-up, sign-in, token refresh and sign-out */
 export class AuthApi extends runtime.BaseAPI {
+  /**
+   * Set a new password with a reset token; ends every session of the account
+   *
+   * A used, replaced, expired or unknown token: the same 400. A password refused by the policy: 400, and the token stays usable.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async authControllerConfirmPasswordResetRaw(
+    requestParameters: AuthControllerConfirmPasswordResetRequest,
+    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<void>> {
+    const response = await this.execute(operations.authControllerConfirmPasswordReset, requestParameters, initOverrides);
+    return new runtime.VoidApiResponse(response);
+  }
+
+  /**
+   * Set a new password with a reset token; ends every session of the account
+   *
+   * A used, replaced, expired or unknown token: the same 400. A password refused by the policy: 400, and the token stays usable.
+   */
+  async authControllerConfirmPasswordReset(
+    requestParameters: AuthControllerConfirmPasswordResetRequest,
+    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+  ): Promise<void> {
+    await this.authControllerConfirmPasswordResetRaw(requestParameters, initOverrides);
+  }
+
   /**
    * Sign in with email and password (every sign-in is a new session)
    *
@@ -188,6 +239,34 @@ export class AuthApi extends runtime.BaseAPI {
     initOverrides?: RequestInit | runtime.InitOverrideFunction,
   ): Promise<AuthResult> {
     const response = await this.authControllerRegisterRaw(requestParameters, initOverrides);
+    return await response.value();
+  }
+
+  /**
+   * Ask for a password reset link (sent by mail, or as a webhook event)
+   *
+   * Always 202 with the same body, whether or not the email has an account; the link is delivered in the background. Rate-limited per client address and per email.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async authControllerRequestPasswordResetRaw(
+    requestParameters: AuthControllerRequestPasswordResetRequest,
+    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<PasswordResetAccepted>> {
+    const response = await this.execute(operations.authControllerRequestPasswordReset, requestParameters, initOverrides);
+    return new runtime.JSONApiResponse<PasswordResetAccepted>(response);
+  }
+
+  /**
+   * Ask for a password reset link (sent by mail, or as a webhook event)
+   *
+   * Always 202 with the same body, whether or not the email has an account; the link is delivered in the background. Rate-limited per client address and per email.
+   */
+  async authControllerRequestPasswordReset(
+    requestParameters: AuthControllerRequestPasswordResetRequest,
+    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+  ): Promise<PasswordResetAccepted> {
+    const response = await this.authControllerRequestPasswordResetRaw(requestParameters, initOverrides);
     return await response.value();
   }
 }

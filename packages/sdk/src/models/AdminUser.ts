@@ -9,5 +9,7 @@ export interface AdminUser {
   name: string | null;
   /** @format date-time */
   createdAt: string;
+  /** The application's own id, for users its backend created. */
+  externalId: string | null;
   activeSessionCount: number;
 }

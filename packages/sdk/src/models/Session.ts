@@ -20,4 +20,8 @@ export interface Session {
   device: Device;
   /** True for the session of the token used (or of currentSessionId when given). */
   isCurrent: boolean;
+  /**
+   * How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).
+   */
+  authMethod: string;
 }

@@ -3,11 +3,14 @@
 
 export interface SessionEvent {
   id: number;
-  type: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused';
+  type: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused' | 'password_reset.requested';
   /** @format date-time */
   occurredAt: string;
-  /** @format uuid */
-  sessionId: string;
+  /**
+   * null for events about an account (password_reset.requested).
+   * @format uuid
+   */
+  sessionId: string | null;
   /** @format uuid */
   userId: string;
   reason: string | null;

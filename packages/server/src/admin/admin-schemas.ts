@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
 import { SessionId } from '../sessions/session-schemas.ts';
 
 const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
@@ -9,6 +10,7 @@ export const AdminUser = Type.Object(
     email: Type.String({ format: 'email' }),
     name: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),
+    externalId: Type.Union([Type.String(), Type.Null()], { description: "The application's own id, for users its backend created." }),
     activeSessionCount: Type.Integer({ minimum: 0 }),
   },
   { $id: 'AdminUser', additionalProperties: false },
@@ -44,18 +46,15 @@ export const AdminStats = Type.Object(
   { $id: 'AdminStats', additionalProperties: false },
 );
 
+/** The event types, from their one definition (events/session-event.ts). */
+const EventType = Type.Unsafe<SessionEventType>(Type.Union(sessionEventTypes.map((type) => Type.Literal(type))));
+
 export const SessionEvent = Type.Object(
   {
     id: Type.Integer(),
-    type: Type.Union([
-      Type.Literal('session.created'),
-      Type.Literal('session.refreshed'),
-      Type.Literal('session.revoked'),
-      Type.Literal('session.expired'),
-      Type.Literal('refresh_token.reused'),
-    ]),
+    type: EventType,
     occurredAt: Type.String({ format: 'date-time' }),
-    sessionId: Type.String({ format: 'uuid' }),
+    sessionId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'null for events about an account (password_reset.requested).' }),
     userId: Type.String({ format: 'uuid' }),
     reason: Type.Union([Type.String(), Type.Null()]),
     data: Type.Record(Type.String(), Type.Unknown()),
@@ -84,15 +83,7 @@ export const AdminSessionsQuery = Type.Object(
 );
 export const EventsQuery = Type.Object(
   {
-    type: Type.Optional(
-      Type.Union([
-        Type.Literal('session.created'),
-        Type.Literal('session.refreshed'),
-        Type.Literal('session.revoked'),
-        Type.Literal('session.expired'),
-        Type.Literal('refresh_token.reused'),
-      ]),
-    ),
+    type: Type.Optional(EventType),
     userId: Type.Optional(Uuid),
     sessionId: Type.Optional(SessionId),
     after: Type.Optional(Type.Integer({ minimum: 0, description: 'Only events with a larger id (keyset pagination).' })),

@@ -19,12 +19,13 @@ export interface AuthRoutesOptions {
   accessTokens: AccessTokens;
 }
 
-const client = (request: FastifyRequest): ClientInfo => ({
+/** The client of a request as a session records it: its address and User-Agent. */
+export const clientOf = (request: FastifyRequest): ClientInfo => ({
   ipAddress: request.ip ?? null,
   userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
 });
 
-const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
+export const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
 /** The answer of GET /auth/me, from both paths. */
 const meJson = (user: UserValue, sessionId: string) => ({ user: userJson(user), sessionId });
 
@@ -40,7 +41,7 @@ export function authFastRoutes(auth: AuthService): FastRoute[] {
   }];
 }
 
-const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
+export const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
   sessionId: t.sessionId,
   accessToken: t.accessToken,
   ...(refreshInBody ? { refreshToken: t.refreshToken } : {}),
@@ -52,7 +53,7 @@ const browserTransportNote =
   ' With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.';
 
 // Responses carrying tokens must never be stored by a cache (RFC 6749 §5.1).
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+export const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds }) => {
   /** Sends issued tokens in the transport the client asked for. */
@@ -72,7 +73,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       response: { 201: { description: 'Account created and signed in', ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const { user, tokens } = await auth.register(request.body, client(request));
+    const { user, tokens } = await auth.register(request.body, clientOf(request));
     return sendTokens(request, reply.code(201), tokens, { user: userJson(user) });
   });
 
@@ -86,7 +87,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       response: { 200: { description: 'Signed in: a new session', ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const { user, tokens } = await auth.login(request.body, client(request));
+    const { user, tokens } = await auth.login(request.body, clientOf(request));
     return sendTokens(request, reply, tokens, { user: userJson(user) });
   });
 
@@ -104,7 +105,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   }, async (request, reply) => {
     const presented = request.body.refreshToken ?? refreshTokenFromCookie(request);
     try {
-      const tokens = await auth.refresh(presented, client(request));
+      const tokens = await auth.refresh(presented, clientOf(request));
       return sendTokens(request, reply, tokens);
     } catch (error) {
       // A dead cookie is useless to keep: clear it so the page falls back to sign-in cleanly.

@@ -8,6 +8,8 @@ export interface MetricsSources {
   activeSessions(): Promise<number>;
   /** Webhook delivery state, when webhooks are configured. */
   webhooks?: () => { lagSeconds: number; failures: number } | undefined;
+  /** Password-reset link delivery (by mail or to the webhook outbox) since start. */
+  passwordResets?: () => { delivered: number; failures: number } | undefined;
 }
 
 /**
@@ -66,6 +68,23 @@ export function createMetrics(sources: MetricsSources) {
     registers: [registry],
     collect() {
       this.set(sources.webhooks?.()?.failures ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'sessiond_password_reset_deliveries',
+    help: 'Password-reset links handed to the SMTP server or the webhook outbox since start',
+    registers: [registry],
+    collect() {
+      this.set(sources.passwordResets?.()?.delivered ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'sessiond_password_reset_delivery_failures',
+    help: 'Failed password-reset mail attempts since start (each is retried with back-off)',
+    registers: [registry],
+    collect() {
+      this.set(sources.passwordResets?.()?.failures ?? 0);
     },
   });
 

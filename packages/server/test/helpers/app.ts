@@ -18,6 +18,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     rateLimit: { ...defaultConfig.rateLimit, enabled: false },
     // The sweeper runs when a test calls it, not on a timer.
     purgeIntervalSeconds: 0,
+    // Password-reset links go out when a test calls app.sessiond.passwordResets.tick().
+    mail: { ...defaultConfig.mail, pollIntervalMs: 0 },
     ...overrides,
   };
 }
