@@ -17,6 +17,10 @@ export interface AdminSession {
   ipAddress: string | null;
   userAgent: string | null;
   device: Device;
+  /**
+   * How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).
+   */
+  authMethod: string;
   active: boolean;
   /** @format date-time */
   revokedAt: string | null;

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
-import { SessionId } from '../sessions/session-schemas.ts';
+import { SessionAuthMethod, SessionId } from '../sessions/session-schemas.ts';
 
 const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
 
@@ -26,6 +26,7 @@ export const AdminSession = Type.Object(
     ipAddress: Type.Union([Type.String(), Type.Null()]),
     userAgent: Type.Union([Type.String(), Type.Null()]),
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
+    authMethod: SessionAuthMethod,
     active: Type.Boolean(),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     endReason: Type.Union([Type.String(), Type.Null()], { description: 'Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active.' }),

@@ -15,6 +15,11 @@ export const Device = Type.Object(
   { $id: 'Device', additionalProperties: false },
 );
 
+/** How a session's user signed in (the user's and the admin view of a session alike). */
+export const SessionAuthMethod = Type.String({
+  description: "How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).",
+});
+
 export const Session = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
@@ -25,9 +30,7 @@ export const Session = Type.Object(
     userAgent: Type.Union([Type.String(), Type.Null()]),
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
     isCurrent: Type.Boolean({ description: 'True for the session of the token used (or of currentSessionId when given).' }),
-    authMethod: Type.String({
-      description: "How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).",
-    }),
+    authMethod: SessionAuthMethod,
   },
   { $id: 'Session', additionalProperties: false },
 );

@@ -58,6 +58,8 @@ for (const backend of backendNames) {
       const events = await http.get(`/admin/events?sessionId=${issued.body.sessionId}`, { headers: adminKey });
       assert.deepEqual(events.body.data.map((e: any) => e.type), ['session.created', 'session.refreshed']);
       assert.equal(events.body.data[0].data.authMethod, 'oauth:google');
+      const adminView = await http.get(`/admin/users/${created.body.id}/sessions`, { headers: adminKey });
+      assert.deepEqual(adminView.body.data.map((s: any) => s.authMethod), ['oauth:google']);
 
       // Revoked like any other: refused on the next request.
       const revoked = await http.delete(`/sessions/${issued.body.sessionId}`, { token: refreshed.body.accessToken });
