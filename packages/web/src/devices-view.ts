@@ -1,6 +1,6 @@
 import { confirmAndRun } from './confirm-dialog.ts';
 import { byId, h } from './dom.ts';
-import { describeError, deviceName, deviceTypeLabel, exactTime, plural, timeAgo } from './format.ts';
+import { describeError, deviceName, deviceTypeLabel, exactTime, plural, signInMethod, timeAgo } from './format.ts';
 import { deviceIcons } from './icons.ts';
 import { ResponseError, type Session, type SessionList } from './sdk.ts';
 import type { SessionClient } from './session-client.ts';
@@ -88,6 +88,7 @@ export function createDevicesView(client: SessionClient): DevicesView {
 
   function row(session: Session): HTMLLIElement {
     const name = deviceName(session.device);
+    const method = signInMethod(session.authMethod); // "with Google", or '' for a password sign-in
     const icon = h('span', { class: `device-icon ${session.device.type}`, role: 'img', 'aria-label': deviceTypeLabel[session.device.type] });
     icon.innerHTML = deviceIcons[session.device.type]; // a constant from icons.ts, never data
     const nameId = `device-name-${session.id}`;
@@ -108,7 +109,7 @@ export function createDevicesView(client: SessionClient): DevicesView {
           { class: 'device-meta' },
           session.ipAddress ? h('span', { class: 'meta-item' }, h('span', { class: 'visually-hidden' }, 'IP address '), session.ipAddress) : null,
           h('span', { class: 'meta-item' }, 'Active ', session.isCurrent ? 'now' : timeElement(session.lastActiveAt)),
-          h('span', { class: 'meta-item' }, 'Signed in ', timeElement(session.createdAt)),
+          h('span', { class: 'meta-item' }, 'Signed in ', method ? `${method} ` : '', timeElement(session.createdAt)),
         ),
       ),
       signOut,

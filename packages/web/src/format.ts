@@ -58,6 +58,34 @@ function shortVersion(browser: string): string {
   return `${name} ${major}${minor}`;
 }
 
+/** Names of the sign-in methods the page knows, for "Signed in with …". */
+const providerNames: Record<string, string> = {
+  'oauth:google': 'Google',
+  'oauth:github': 'GitHub',
+  'oauth:apple': 'Apple',
+  'oauth:microsoft': 'Microsoft',
+  'oauth:facebook': 'Facebook',
+  'oauth:gitlab': 'GitLab',
+  saml: 'single sign-on',
+  oidc: 'single sign-on',
+  magic_link: 'an email link',
+  passkey: 'a passkey',
+};
+
+/**
+ * How a session's user signed in, as the device list says it after "Signed in": nothing for
+ * sessiond's own password sign-in (the usual case), "with Google" for `oauth:google`, a provider's
+ * name capitalised for another `oauth:…`, and the method as the application named it otherwise.
+ */
+export function signInMethod(authMethod: string): string {
+  if (authMethod === 'password') return '';
+  const known = providerNames[authMethod];
+  if (known) return `with ${known}`;
+  const oauth = /^oauth:(.+)$/.exec(authMethod);
+  if (oauth) return `with ${oauth[1]!.charAt(0).toUpperCase()}${oauth[1]!.slice(1)}`;
+  return `with ${authMethod}`;
+}
+
 export const deviceTypeLabel: Record<Device['type'], string> = {
   desktop: 'Computer',
   mobile: 'Phone',

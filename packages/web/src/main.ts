@@ -68,7 +68,29 @@ const recheck = () => {
 document.addEventListener('visibilitychange', recheck);
 window.addEventListener('focus', recheck);
 
-client
-  .restore()
-  .then((signedIn) => (signedIn ? showDevices(signedIn, { focusHeading: false }) : showSignIn()))
-  .catch((error: unknown) => showSignIn(describeError(error)));
+/**
+ * A password-reset link opens `/reset-password?token=…`. The token is read once, then taken out of
+ * the address bar and the history at once (replaceState), so it is neither in a later Referer nor
+ * one "back" away; the page's own Referrer-Policy is no-referrer as well. It stays in memory only.
+ */
+function takeResetToken(): string | null {
+  if (window.location.pathname !== '/reset-password') return null;
+  const token = new URLSearchParams(window.location.search).get('token');
+  window.history.replaceState(null, '', '/');
+  return token;
+}
+
+const resetToken = takeResetToken();
+if (resetToken) {
+  show('auth');
+  auth.openReset(resetToken);
+} else {
+  restoreOrSignIn();
+}
+
+function restoreOrSignIn() {
+  client
+    .restore()
+    .then((signedIn) => (signedIn ? showDevices(signedIn, { focusHeading: false }) : showSignIn()))
+    .catch((error: unknown) => showSignIn(describeError(error)));
+}

@@ -112,6 +112,16 @@ export class SessionClient {
     return this.start(result, result.user);
   }
 
+  /** Asks for a password-reset link; the answer is the same whether or not the email has an account. */
+  async requestPasswordReset(email: string): Promise<string> {
+    return (await this.auth.authControllerRequestPasswordReset({ passwordResetRequest: { email } })).message;
+  }
+
+  /** Sets a new password with the token of a reset link; every session of the account ends. */
+  async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+    await this.auth.authControllerConfirmPasswordReset({ passwordResetConfirm: { token, newPassword } });
+  }
+
   /** Signs this device out (the server also clears the refresh cookie). */
   async signOut(): Promise<void> {
     await this.auth.authControllerLogout();

@@ -22,6 +22,10 @@ export interface Session {
   device: Device;
   /** True for the session of the token used (or of currentSessionId when given). */
   isCurrent: boolean;
+  /**
+   * How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).
+   */
+  authMethod: string;
 }
 
 /** Whether `value` has every required property of Session. */
@@ -34,6 +38,7 @@ export function instanceOfSession(value: object): value is Session {
   if (!('userAgent' in value) || value['userAgent'] === undefined) return false;
   if (!('device' in value) || value['device'] === undefined) return false;
   if (!('isCurrent' in value) || value['isCurrent'] === undefined) return false;
+  if (!('authMethod' in value) || value['authMethod'] === undefined) return false;
   return true;
 }
 
@@ -54,6 +59,7 @@ export function SessionFromJSONTyped(json: any, ignoreDiscriminator: boolean): S
     'userAgent': json['userAgent'],
     'device': DeviceFromJSON(json['device']),
     'isCurrent': json['isCurrent'],
+    'authMethod': json['authMethod'],
   };
 }
 
@@ -74,5 +80,6 @@ export function SessionToJSONTyped(value?: Session | null, ignoreDiscriminator: 
     'userAgent': value['userAgent'],
     'device': DeviceToJSON(value['device']),
     'isCurrent': value['isCurrent'],
+    'authMethod': value['authMethod'],
   };
 }

@@ -22,12 +22,13 @@ export interface AuthRoutesOptions {
   accessTokens: AccessTokens;
 }
 
-const client = (request: FastifyRequest): ClientInfo => ({
+/** The client of a request as a session records it: its address and User-Agent. */
+export const clientOf = (request: FastifyRequest): ClientInfo => ({
   ipAddress: request.ip ?? null,
   userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
 });
 
-const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
+export const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
 /** The answer of GET /auth/me, from both paths. */
 const meJson = (user: UserValue, sessionId: string) => ({ user: userJson(user), sessionId });
 
@@ -43,7 +44,7 @@ export function authFastRoutes(auth: AuthService): FastRoute[] {
   }];
 }
 
-const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
+export const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
   sessionId: t.sessionId,
   accessToken: t.accessToken,
   ...(refreshInBody ? { refreshToken: t.refreshToken } : {}),
@@ -55,7 +56,7 @@ const browserTransportNote =
   ' With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.';
 
 // Responses carrying tokens must never be stored by a cache (RFC 6749 §5.1).
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+export const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, refreshCookie }) => {
   /** Sends issued tokens in the transport the client asked for. */
@@ -77,7 +78,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       response: { 201: { description: 'Account created and signed in', headers: refreshCookieHeaders, ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const { user, tokens, deviceCookie } = await auth.register(request.body, client(request), { deviceCookie: deviceCookieOf(request) });
+    const { user, tokens, deviceCookie } = await auth.register(request.body, clientOf(request), { deviceCookie: deviceCookieOf(request) });
     setDeviceCookie(request, reply, deviceCookie);
     return sendTokens(request, reply.code(201), tokens, { user: userJson(user) });
   });
@@ -97,7 +98,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       response: { 200: { description: 'Signed in: a new session', headers: refreshCookieHeaders, ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const { user, tokens, deviceCookie } = await auth.login(request.body, client(request), { deviceCookie: deviceCookieOf(request) });
+    const { user, tokens, deviceCookie } = await auth.login(request.body, clientOf(request), { deviceCookie: deviceCookieOf(request) });
     setDeviceCookie(request, reply, deviceCookie);
     return sendTokens(request, reply, tokens, { user: userJson(user) });
   });
@@ -119,7 +120,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   }, async (request, reply) => {
     const presented = request.body.refreshToken ?? refreshCookie.read(request);
     try {
-      const tokens = await auth.refresh(presented, client(request));
+      const tokens = await auth.refresh(presented, clientOf(request));
       return sendTokens(request, reply, tokens);
     } catch (error) {
       // Cleared only when the session is over for good (the token is invalid, revoked, expired or

@@ -58,6 +58,12 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
         securitySchemes: {
           'JWT-auth': { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from /auth/login, /auth/register or /auth/refresh.' },
           'admin-key': { type: 'apiKey', in: 'header', name: 'X-Admin-Key', description: 'Admin API key from `npm run cli -- admin-keys create <name>`.' },
+          'service-key': {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Service-Key',
+            description: "Service key of the application's backend, from `npm run cli -- service-keys create <name> [--scope sessions:issue]`.",
+          },
         },
       },
     },

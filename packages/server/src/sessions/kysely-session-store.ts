@@ -20,6 +20,7 @@ function toRecord(row: Selectable<SessionTable>): SessionRecord {
     refreshGeneration: Number(row.refresh_generation),
     refreshSalt: row.refresh_salt,
     refreshRotatedAtMs: row.refresh_rotated_at === null ? null : Number(row.refresh_rotated_at),
+    authMethod: row.auth_method,
   };
 }
 
@@ -45,7 +46,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     userId: s.userId,
     reason: null,
     occurredAtMs: s.createdAtMs,
-    data: { ipAddress: s.ipAddress, userAgent: s.userAgent },
+    data: { ipAddress: s.ipAddress, userAgent: s.userAgent, authMethod: s.authMethod },
   });
   /**
    * A revoking transaction either commits within a bound or fails (503), never is acknowledged
@@ -83,6 +84,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           refresh_generation: s.refreshGeneration,
           refresh_salt: s.refreshSalt,
           refresh_rotated_at: s.refreshRotatedAtMs,
+          auth_method: s.authMethod,
         })
         .execute();
 

@@ -11,4 +11,5 @@ export const sessionJson = (s: SessionView) => ({
   userAgent: s.userAgent,
   device: s.device,
   isCurrent: s.isCurrent,
+  authMethod: s.authMethod,
 });

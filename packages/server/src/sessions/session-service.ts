@@ -28,6 +28,7 @@ export interface SessionView {
   userAgent: string | null;
   device: Device;
   isCurrent: boolean;
+  authMethod: string;
 }
 
 /** Whether a session is active, and until when at most (its idle or absolute expiry). */
@@ -123,12 +124,13 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       userAgent: record.userAgent,
       device: parseDevice(record.userAgent),
       isCurrent: record.id === currentSessionId,
+      authMethod: record.authMethod,
     };
   }
 
   return {
     /** Starts a new session (every sign-in is a new session: no fixation). */
-    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }) {
+    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }, authMethod: string) {
       const nowMs = clock.now();
       const record: SessionRecord = {
         id: crypto.randomUUID(),
@@ -144,6 +146,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         refreshGeneration: 0,
         refreshSalt: newRefreshSalt(),
         refreshRotatedAtMs: null,
+        authMethod,
       };
       const { created, evictedIds } = await store.create(
         record,
@@ -288,7 +291,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
      * per-session rate limit: only verified tokens may count against a session); what it throws
      * is thrown. Reuse revocation does not wait for it.
      */
-    async refresh(token: unknown, hooks: { beforeIssue?: (sessionId: string) => Promise<void> } = {}): Promise<{ sessionId: string; userId: string; refreshToken: string }> {
+    async refresh(token: unknown, hooks: { beforeIssue?: (sessionId: string) => Promise<void> } = {}): Promise<{ sessionId: string; userId: string; refreshToken: string; authMethod: string }> {
       const invalid = () => new AppError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
       const parsed = refreshTokens.parse(token);
       if (!parsed) throw invalid();
@@ -312,7 +315,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           if (!won) continue; // lost a race: re-read and take the grace path (rotation also set lastActiveAt)
           const fresh = cache.get(record.id);
           if (fresh) fresh.lastActiveAtMs = Math.max(fresh.lastActiveAtMs, nowMs);
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };
+          return { sessionId: record.id, userId: record.userId, authMethod: record.authMethod, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };
         }
 
         const inGrace =
@@ -321,7 +324,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           nowMs - record.refreshRotatedAtMs <= options.refreshReuseGraceMs;
         if (inGrace) {
           await beforeIssue();
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt) };
+          return { sessionId: record.id, userId: record.userId, authMethod: record.authMethod, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt) };
         }
 
         if (parsed.generation < record.refreshGeneration) {

@@ -39,9 +39,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class InvalidTokenError extends Error {}
 
+/**
+ * The `amr` claim (RFC 8176: an array of authentication method references) for a session's
+ * authMethod. sessiond's own password sign-in is the registered value `pwd`; a method named by the
+ * application's backend (`oauth:google`, `saml`, `magic_link`) is passed on as it is: RFC 8176
+ * lets issuer and consumers agree on values outside its registry.
+ */
+export function amrOf(authMethod: string): string[] {
+  return [authMethod === 'password' ? 'pwd' : authMethod];
+}
+
 export interface AccessTokens {
-  /** Signs a token for the session; returns it with its lifetime in seconds. */
-  issue(userId: string, sessionId: string): Promise<{ token: string; expiresInSeconds: number }>;
+  /**
+   * Signs a token for the session; returns it with its lifetime in seconds. `authMethod` (how the
+   * session's user signed in) becomes the `amr` claim (amrOf).
+   */
+  issue(userId: string, sessionId: string, options: { authMethod: string }): Promise<{ token: string; expiresInSeconds: number }>;
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws InvalidTokenError. */
   verify(token: string): Promise<AccessClaims>;
   /**
@@ -171,9 +184,9 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
   };
 
   return {
-    async issue(userId, sessionId) {
+    async issue(userId, sessionId, { authMethod }) {
       const nowSeconds = Math.floor(clock.now() / 1000);
-      const token = await new SignJWT({ sid: sessionId })
+      const token = await new SignJWT({ sid: sessionId, amr: amrOf(authMethod) })
         .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: TOKEN_TYPE })
         .setSubject(userId)
         .setIssuer(options.issuer)
