@@ -4,3 +4,4 @@
 export * from './runtime.ts';
 export * from './apis/index.ts';
 export * from './models/index.ts';
+export * from './session-events.ts';

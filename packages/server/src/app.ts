@@ -36,6 +36,8 @@ import { createMetrics } from './observability/metrics.ts';
 import { healthRoutes } from './observability/health-routes.ts';
 import { Problem } from './http/problem.ts';
 import { createKyselySessionStore } from './sessions/kysely-session-store.ts';
+import { createLiveStreams, type LiveStreams } from './revocations/live-streams.ts';
+import type { ServiceKeyCheck } from './revocations/service-key-check.ts';
 import { RevocationFeed } from './sessions/revocation-feed.ts';
 import { createClusterBus, createPostgresBus, createRedisBus, type RevocationBus } from './sessions/revocation-bus.ts';
 import { SessionCache } from './sessions/session-cache.ts';
@@ -83,6 +85,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Rate-limit counters; in-memory by default (one process). */
   counters?: CounterStore;
+  /** TEMPORARY until service keys (branch byo) are merged: what authorises the revocation stream. */
+  serviceKeys?: ServiceKeyCheck;
 }
 
 /** Longest accepted request target (path + query). */
@@ -183,6 +187,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     overlapMs: 5000,
     batchLimit: 10_000,
   }, logError);
+  // The live streams (revocations for services, device events): revocations/live-streams.ts.
+  const live: LiveStreams = createLiveStreams({ db: database.db, clock, config, onError: logError });
   const accessTokens = createAccessTokens(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds }, clock);
   const sessions = createSessionService(
     {
@@ -194,7 +200,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       telemetry,
       onRevoked: (ids) => {
         for (const bus of buses) bus.publish(ids);
+        live.poke();
       },
+      onCreated: () => live.poke(),
     },
     {
       policy: { idleTimeoutMs: config.sessionIdleTimeoutSeconds * 1000, absoluteLifetimeMs: config.sessionAbsoluteLifetimeSeconds * 1000 },
@@ -255,7 +263,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
-  const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas];
+  const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas, ...live.schemas];
   for (const schema of sharedSchemas) app.addSchema(schema);
   registerValidation(app, sharedSchemas);
   // Fastify parses text/plain bodies by default; the API speaks JSON only, so that is a 415.
@@ -274,11 +282,15 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await app.register(authRoutes, { auth, sessions, accessTokens, refreshCookieMaxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
   await app.register(sessionRoutes, { sessions, accessTokens });
   await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore });
+  await app.register(live.routes, { sessions, accessTokens, serviceKeys: deps.serviceKeys ?? { verify: async () => undefined } });
 
   await redis?.connect().catch(logError);
   for (const bus of buses) {
     await bus.start({
-      onRevoked: (ids) => cache.markRevoked(ids),
+      onRevoked: (ids) => {
+        cache.markRevoked(ids);
+        live.poke();
+      },
       // Messages may have been lost while disconnected: forget everything cached and re-sync.
       onGap: () => {
         cache.clear();

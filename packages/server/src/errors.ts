@@ -12,6 +12,8 @@ export const errorCatalogue = {
   invalid_credentials: { status: 401, title: 'Invalid email or password' },
   invalid_refresh_token: { status: 401, title: 'Invalid refresh token' },
   invalid_admin_key: { status: 401, title: 'Invalid or missing admin API key' },
+  invalid_service_key: { status: 401, title: 'Invalid or missing service key' },
+  insufficient_scope: { status: 403, title: 'Insufficient scope' },
   not_found: { status: 404, title: 'Not found' },
   user_not_found: { status: 404, title: 'User not found' },
   session_not_found: { status: 404, title: 'Session not found' },

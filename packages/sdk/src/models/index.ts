@@ -13,6 +13,8 @@ export type * from './PaginationMeta.ts';
 export type * from './Problem.ts';
 export type * from './RefreshRequest.ts';
 export type * from './RegisterRequest.ts';
+export type * from './Revocation.ts';
+export type * from './RevocationList.ts';
 export type * from './RevokeAllResult.ts';
 export type * from './RevokeResult.ts';
 export type * from './Session.ts';

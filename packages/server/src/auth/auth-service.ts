@@ -66,8 +66,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   async function startSession(user: User, client: ClientInfo): Promise<IssuedTokens> {
-    const { session, refreshToken } = await sessions.create(user.id, client);
-    const access = await accessTokens.issue(user.id, session.id);
+    const { session, refreshToken, expiresAtMs } = await sessions.create(user.id, client);
+    const access = await accessTokens.issue(user.id, session.id, { notAfterMs: expiresAtMs });
     return { sessionId: session.id, accessToken: access.token, refreshToken, expiresInSeconds: access.expiresInSeconds };
   }
 
@@ -121,7 +121,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw error;
       }
       telemetry.refresh('success');
-      const access = await accessTokens.issue(rotated.userId, rotated.sessionId);
+      const access = await accessTokens.issue(rotated.userId, rotated.sessionId, { notAfterMs: rotated.expiresAtMs });
       return { sessionId: rotated.sessionId, accessToken: access.token, refreshToken: rotated.refreshToken, expiresInSeconds: access.expiresInSeconds };
     },
 

@@ -53,6 +53,8 @@ export interface SessionServiceDeps {
   onBackgroundError?: (error: unknown) => void;
   /** Called after revocations commit (after the local cache is marked): the push to other processes. */
   onRevoked?: (sessionIds: string[]) => void;
+  /** Called after a new session commits (the live streams read it at once instead of at their next poll). */
+  onCreated?: (sessionId: string) => void;
   telemetry?: Telemetry;
 }
 
@@ -154,7 +156,9 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       }
       revoked(evictedIds, 'session_limit');
       cache.fill(toCached(record));
-      return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt) };
+      deps.onCreated?.(record.id);
+      // expiresAtMs: when the session ends if nothing else happens (its tokens must not outlive it).
+      return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt), expiresAtMs: effectiveExpiryMs(record, policy) };
     },
 
     /**
@@ -282,7 +286,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
      * token one generation behind, inside the grace window, and receive the same successor.
      * A genuine token older than that is reuse: the session is revoked (RFC 9700 §4.14.2).
      */
-    async refresh(token: unknown): Promise<{ sessionId: string; userId: string; refreshToken: string }> {
+    async refresh(token: unknown): Promise<{ sessionId: string; userId: string; refreshToken: string; expiresAtMs: number }> {
       const invalid = () => new AppError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
       const parsed = refreshTokens.parse(token);
       if (!parsed) throw invalid();
@@ -299,7 +303,13 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           if (!won) continue; // lost a race: re-read and take the grace path (rotation also set lastActiveAt)
           const fresh = cache.get(record.id);
           if (fresh) fresh.lastActiveAtMs = Math.max(fresh.lastActiveAtMs, nowMs);
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };
+          return {
+            sessionId: record.id,
+            userId: record.userId,
+            refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt),
+            // The rotation recorded activity now.
+            expiresAtMs: effectiveExpiryMs({ expiresAtMs: record.expiresAtMs, lastActiveAtMs: Math.max(record.lastActiveAtMs, nowMs) }, policy),
+          };
         }
 
         const inGrace =
@@ -307,7 +317,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           record.refreshRotatedAtMs !== null &&
           nowMs - record.refreshRotatedAtMs <= options.refreshReuseGraceMs;
         if (inGrace) {
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt) };
+          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt), expiresAtMs: effectiveExpiryMs(record, policy) };
         }
 
         if (parsed.generation < record.refreshGeneration) {

@@ -39,8 +39,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export class InvalidTokenError extends Error {}
 
 export interface AccessTokens {
-  /** Signs a token for the session; returns it with its lifetime in seconds. */
-  issue(userId: string, sessionId: string): Promise<{ token: string; expiresInSeconds: number }>;
+  /**
+   * Signs a token for the session; returns it with its lifetime in seconds. `notAfterMs` (the
+   * session's own expiry, idle or absolute) caps the token's `exp`.
+   */
+  issue(userId: string, sessionId: string, options?: { notAfterMs?: number }): Promise<{ token: string; expiresInSeconds: number }>;
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws InvalidTokenError. */
   verify(token: string): Promise<AccessClaims>;
   /**
@@ -170,18 +173,23 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
   };
 
   return {
-    async issue(userId, sessionId) {
+    async issue(userId, sessionId, issueOptions = {}) {
       const nowSeconds = Math.floor(clock.now() / 1000);
+      // A token never outlives its session's expiry as known at issue time. The session's expiry only
+      // moves later (activity pushes the idle limit, never pulls it), so a verifier elsewhere that
+      // checks `exp` (@sessiond/verify) refuses an expired session's token without being told: idle
+      // and absolute expiry need no revocation event to be enforced offline.
+      const expSeconds = Math.min(nowSeconds + options.ttlSeconds, issueOptions.notAfterMs === undefined ? Infinity : Math.floor(issueOptions.notAfterMs / 1000));
       const token = await new SignJWT({ sid: sessionId })
         .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: TOKEN_TYPE })
         .setSubject(userId)
         .setIssuer(options.issuer)
         .setAudience(options.audience)
         .setIssuedAt(nowSeconds)
-        .setExpirationTime(nowSeconds + options.ttlSeconds)
+        .setExpirationTime(expSeconds)
         .setJti(crypto.randomUUID())
         .sign(signing.key);
-      return { token, expiresInSeconds: options.ttlSeconds };
+      return { token, expiresInSeconds: expSeconds - nowSeconds };
     },
 
     verifyCached(token) {

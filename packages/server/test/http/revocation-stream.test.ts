@@ -1,0 +1,160 @@
+// GET /revocations/stream and GET /revocations over real HTTP, on both backends: who may read them,
+// snapshot then live, resumption from Last-Event-ID, reset of an old cursor, headers, heartbeats,
+// a revoked service key, and a graceful close with streams open.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { startApp } from '../helpers/app.ts';
+import { backendNames } from '../helpers/backends.ts';
+import { TestClock } from '../helpers/clock.ts';
+import { isProblem, login, registerUser } from '../helpers/http.ts';
+import { memoryServiceKeys } from '../helpers/service-keys.ts';
+import { openSse } from '../helpers/sse.ts';
+
+for (const backend of backendNames) {
+  describe(`revocation stream (${backend})`, () => {
+    async function setup(t: Parameters<typeof startApp>[0]) {
+      const keys = memoryServiceKeys();
+      const started = await startApp(t, backend, { clock: new TestClock(Date.now()), deps: { serviceKeys: keys.check } });
+      if (!started) return undefined;
+      return { ...started, keys, key: keys.create() };
+    }
+
+    test('refuses missing and bad keys, user tokens and admin keys with a 401 problem; a key without the scope with 403', async (t) => {
+      const s = await setup(t);
+      if (!s) return;
+      const user = await registerUser(s.http);
+      const admin = await s.app.sessiond.adminKeys.create('ops', s.clock.now());
+      const cases: Array<[string, Record<string, string>, number]> = [
+        ['no key', {}, 401],
+        ['malformed key', { 'x-service-key': 'nope' }, 401],
+        ['unknown key', { 'x-service-key': `sdk_svc_0123456789abcdef.${'A'.repeat(43)}` }, 401],
+        ['user token', { authorization: `Bearer ${user.accessToken}` }, 401],
+        ['user token as key', { 'x-service-key': user.accessToken }, 401],
+        ['admin key', { 'x-admin-key': admin.secret }, 401],
+        ['admin key as service key', { 'x-service-key': admin.secret }, 401],
+        ['key without revocations:read', { 'x-service-key': s.keys.create(['sessions:issue']) }, 403],
+      ];
+      for (const [name, headers, status] of cases) {
+        for (const path of ['/revocations/stream', '/revocations']) {
+          const res: Awaited<ReturnType<typeof s.http.get>> = await s.http.get(path, { headers });
+          assert.equal(res.status, status, `${name} on ${path}`);
+          assert.ok(isProblem(res), `${name} on ${path}: problem details`);
+        }
+      }
+      const malformed = await s.http.get('/revocations/stream', { headers: { 'x-service-key': s.key, 'last-event-id': 'abc' } });
+      assert.equal(malformed.status, 400);
+      assert.ok(isProblem(malformed));
+      const badAfter = await s.http.get('/revocations?after=-1', { headers: { 'x-service-key': s.key } });
+      assert.equal(badAfter.status, 400);
+    });
+
+    test('snapshot, then live, then each end as it commits; ids resume with nothing skipped; heartbeats', async (t) => {
+      const s = await setup(t);
+      if (!s) return;
+      const a = await registerUser(s.http);
+      const b = await login(s.http, a);
+      assert.equal((await s.http.delete(`/sessions/${b.sessionId}`, { token: a.accessToken })).status, 200);
+
+      const stream = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': s.key });
+      t.after(() => stream.close());
+      assert.equal(stream.status, 200);
+      assert.match(stream.headers.get('content-type') ?? '', /^text\/event-stream/);
+      assert.equal(stream.headers.get('cache-control'), 'no-cache');
+      assert.equal(stream.headers.get('x-accel-buffering'), 'no');
+      const snap = await stream.next('revoked');
+      assert.deepEqual(snap.data, { sessionId: b.sessionId, userId: a.userId, reason: 'user_revoked', endedAt: new Date(s.clock.now()).toISOString() });
+      assert.ok(snap.id);
+      const live = await stream.next('live');
+      assert.ok(Number(live.id) >= Number(snap.id));
+      assert.equal(live.data.tokenLifetimeSeconds, 900);
+
+      // Live: a logout, then an eviction-free revoke-all, as they commit.
+      const c = await login(s.http, a);
+      const d = await login(s.http, a);
+      assert.equal((await s.http.post('/auth/logout', undefined, { token: c.accessToken })).status, 204);
+      const ended = await stream.next('revoked');
+      assert.equal(ended.data.sessionId, c.sessionId);
+      assert.equal(ended.data.reason, 'user_logout');
+      assert.ok(Number(ended.id) > Number(live.id), 'ids only grow');
+
+      // Resume from the live event's id: the logout comes again (nothing after the cursor is skipped).
+      const resumed = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': s.key, 'last-event-id': live.id! });
+      t.after(() => resumed.close());
+      const again = await resumed.next('revoked');
+      assert.ok([b.sessionId, c.sessionId].includes(again.data.sessionId));
+      const seen = new Set<string>();
+      await resumed.next('live');
+      for (const e of resumed.events) if (e.event === 'revoked') seen.add(e.data.sessionId);
+      assert.ok(seen.has(c.sessionId), 'the end after the cursor is delivered on resume');
+      assert.ok(!resumed.events.some((e) => e.event === 'reset'));
+
+      assert.equal((await s.http.delete('/sessions', { token: a.accessToken })).status, 200);
+      const all = new Set<string>();
+      while (all.size < 2) all.add((await stream.next('revoked')).data.sessionId);
+      assert.deepEqual([...all].sort(), [a.sessionId, d.sessionId].sort());
+
+      // A heartbeat at least every 5 s (sessiond sends one a second).
+      const before = stream.comments;
+      await new Promise((r) => setTimeout(r, 1300));
+      assert.ok(stream.comments > before, 'a heartbeat arrived');
+    });
+
+    test('a cursor older than the token lifetime restarts from the snapshot and says so; GET /revocations pages', async (t) => {
+      const s = await setup(t);
+      if (!s) return;
+      const a = await registerUser(s.http);
+      await s.http.post('/auth/logout', undefined, { token: a.accessToken });
+      const first = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': s.key });
+      const old = await first.next('revoked');
+      first.close();
+
+      // Poll: an end is listed once settled (5 s old).
+      const early = await s.http.get('/revocations', { headers: { 'x-service-key': s.key } });
+      assert.equal(early.status, 200);
+      assert.deepEqual(early.body.data, []);
+      s.clock.advance(6000);
+      const page = await s.http.get('/revocations?limit=10', { headers: { 'x-service-key': s.key } });
+      assert.equal(page.body.data.length, 1);
+      assert.equal(page.body.data[0].sessionId, a.sessionId);
+      assert.equal(page.body.next, old.id);
+      const after = await s.http.get(`/revocations?after=${page.body.next}`, { headers: { 'x-service-key': s.key } });
+      assert.deepEqual(after.body, { data: [], next: page.body.next });
+
+      s.clock.advance(16 * 60_000 + 60_000);
+      const b = await registerUser(s.http);
+      await s.http.post('/auth/logout', undefined, { token: b.accessToken });
+      const resumed = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': s.key, 'last-event-id': old.id! });
+      t.after(() => resumed.close());
+      await resumed.next('reset');
+      const fresh = await resumed.next('revoked');
+      assert.equal(fresh.data.sessionId, b.sessionId, 'the snapshot holds only ends within the token lifetime');
+      await resumed.next('live');
+      assert.ok(!resumed.events.some((e) => e.event === 'revoked' && e.data.sessionId === a.sessionId));
+      const reset = await s.http.get(`/revocations?after=${old.id}`, { headers: { 'x-service-key': s.key } });
+      assert.equal(reset.body.reset, true);
+    });
+
+    test('a service key revoked while streaming ends its stream; close() ends every open stream', async (t) => {
+      const s = await setup(t);
+      if (!s) return;
+      const other = s.keys.create();
+      const doomed = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': s.key });
+      const kept = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': other });
+      await doomed.next('live');
+      await kept.next('live');
+      const user = await registerUser(s.http);
+      const devices = await openSse(`${s.url}/sessions/events`, { authorization: `Bearer ${user.accessToken}` });
+      await devices.next('ready');
+      s.keys.revoke(s.key);
+      const started = Date.now();
+      await doomed.closed;
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed <= 5000 + 2000, `stream ended ${elapsed} ms after the key was revoked (bound: 5 s + a query)`);
+      assert.ok(!kept.isClosed(), 'streams of other keys go on');
+      const closing = Date.now();
+      await s.app.close();
+      await Promise.all([kept.closed, devices.closed]);
+      assert.ok(Date.now() - closing < 3000, 'graceful close does not wait for open streams');
+    });
+  });
+}
