@@ -67,6 +67,8 @@ export interface Services {
   webhooks: WebhookDeliverer | undefined;
   /** The session checks' fast path (http/fast-path.ts); undefined with FAST_PATH=off. */
   fastPath: FastPath | undefined;
+  /** The revocation and device event streams (revocations/live-streams.ts). */
+  liveStreams: LiveStreams;
 }
 
 declare module 'fastify' {
@@ -357,7 +359,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       done();
     });
   }
-  app.decorate('sessiond', { sessions, users: userStore, adminKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks, fastPath });
+  app.decorate('sessiond', { sessions, users: userStore, adminKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks, fastPath, liveStreams: live });
   if (config.purgeIntervalSeconds > 0) {
     let sweeping = false;
     timers.push(setInterval(() => {

@@ -32,6 +32,8 @@ export interface LiveStreams {
   routes: FastifyPluginAsync<{ sessions: SessionService; accessTokens: AccessTokens; serviceKeys: ServiceKeyCheck }>;
   /** Open streams in this process (services' and devices'). */
   openStreams(): number;
+  /** Ends every open stream now, as a restart would (clients reconnect); for tests and operators. */
+  dropAll(): void;
 }
 
 /** The live streams, created in one place and closed in one place: the routes plugin's close hooks. */
@@ -43,6 +45,7 @@ export function createLiveStreams(deps: { db: Kysely<Database>; clock: Clock; co
     poke: () => hub.poke(),
     schemas: revocationSchemas,
     openStreams: () => registry.size,
+    dropAll: () => registry.dropAll(),
     routes: async (app, { sessions, accessTokens, serviceKeys }) => {
       // Streams never end by themselves: end them when closing starts, or close() would wait forever.
       app.addHook('preClose', (done) => {
@@ -60,7 +63,7 @@ export function createLiveStreams(deps: { db: Kysely<Database>; clock: Clock; co
         overlapMs: OVERLAP_MS,
         keyRecheckMs: KEY_RECHECK_MS,
       });
-      await app.register(sessionEventStream, { sessions, accessTokens, hub, registry });
+      await app.register(sessionEventStream, { sessions, accessTokens, hub, registry, clock: deps.clock });
     },
   };
 }

@@ -98,9 +98,15 @@ export class SseRegistry {
     stream.onClose(() => this.streams.delete(stream));
   }
 
+  /** Shutdown: ends every stream and refuses new ones. */
   closeAll(): void {
     this.closing = true;
     clearInterval(this.timer);
+    this.dropAll();
+  }
+
+  /** Ends every open stream (clients reconnect and resume); new ones are still accepted. */
+  dropAll(): void {
     for (const stream of [...this.streams]) stream.close();
   }
 }

@@ -6,6 +6,7 @@ import type { SessionEvent } from '../events/session-event.ts';
 import type { SessionEventHub } from '../revocations/session-event-hub.ts';
 import { SseStream, type SseRegistry } from '../revocations/sse.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
+import type { Clock } from '../clock.ts';
 import type { SessionService } from './session-service.ts';
 
 export interface SessionEventStreamOptions {
@@ -13,6 +14,7 @@ export interface SessionEventStreamOptions {
   accessTokens: AccessTokens;
   hub: SessionEventHub;
   registry: SseRegistry;
+  clock: Clock;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface SessionEventStreamOptions {
  * token it was opened with expires: the client reconnects with a fresh one, so a stream never
  * outlives the credential that opened it.
  */
-export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> = async (app, { sessions, accessTokens, hub, registry }) => {
+export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> = async (app, { sessions, accessTokens, hub, registry, clock }) => {
   requireBearer(app, { accessTokens, sessions });
 
   app.get('/sessions/events', {
@@ -61,7 +63,7 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
     });
     stream.onClose(unsubscribe);
     if (expiresAtMs !== undefined) {
-      const timer = setTimeout(() => stream.close(), Math.max(0, expiresAtMs - Date.now()));
+      const timer = setTimeout(() => stream.close(), Math.max(0, expiresAtMs - clock.now()));
       timer.unref();
       stream.onClose(() => clearTimeout(timer));
     }
@@ -70,6 +72,6 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
     // The session may have ended between the authentication above and the subscription: ask once
     // more now that nothing can be missed.
     const check = await sessions.validate(userId, sessionId).catch(() => undefined);
-    if (check && !check.valid) ended({ sessionId, reason: 'ended', occurredAtMs: Date.now() });
+    if (check && !check.valid) ended({ sessionId, reason: 'ended', occurredAtMs: clock.now() });
   });
 };
