@@ -1,19 +1,31 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database/tables.ts';
 import { toEvent } from '../events/kysely-event-store.ts';
-import type { EventLog } from './event-log.ts';
+import { InvalidLogPositionError, type EventLog } from './event-log.ts';
 
-/** The live streams' reads of session_events; all of them use the (type, id), id or occurred_at indexes. */
+const EVENT_ID = /^\d{1,16}$/;
+
+/**
+ * INTERIM, until the commit-ordered feed of issue 11 (branch `feed`) is merged: positions are event
+ * ids. Exact on SQLite (one writer at a time: id order is commit order); on PostgreSQL an id taken by
+ * a transaction that commits after a higher one was read would be passed over.
+ */
 export function createKyselyEventLog(db: Kysely<Database>): EventLog {
+  const headId = async () => {
+    const row = await db.selectFrom('session_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+    return Number(row?.max ?? 0);
+  };
   return {
-    async headId() {
-      const row = await db.selectFrom('session_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
-      return Number(row?.max ?? 0);
+    async head() {
+      return String(await headId());
     },
-    async after(afterId, limit, types) {
-      let q = db.selectFrom('session_events').selectAll().where('id', '>', afterId);
+    async after(position, { limit, types }) {
+      if (!EVENT_ID.test(position)) throw new InvalidLogPositionError('Not a position of this feed.');
+      let q = db.selectFrom('session_events').selectAll().where('id', '>', Number(position));
       if (types) q = q.where('type', 'in', [...types]);
-      return (await q.orderBy('id', 'asc').limit(limit).execute()).map(toEvent);
+      const rows = await q.orderBy('id', 'asc').limit(limit).execute();
+      const events = rows.map((row) => ({ ...toEvent(row), position: String(Number(row.id)) }));
+      return { events, position: events.at(-1)?.position ?? position, more: rows.length === limit };
     },
     async stampedSince(sinceMs, afterId, limit, types) {
       const rows = await db
@@ -26,10 +38,6 @@ export function createKyselyEventLog(db: Kysely<Database>): EventLog {
         .limit(limit)
         .execute();
       return rows.map(toEvent);
-    },
-    async stampOf(id) {
-      const row = await db.selectFrom('session_events').select('occurred_at').where('id', '=', id).executeTakeFirst();
-      return row ? Number(row.occurred_at) : undefined;
     },
   };
 }

@@ -20,8 +20,6 @@ import { SseRegistry } from './sse.ts';
 const HEARTBEAT_MS = 1000;
 /** While anyone listens, the log is read at least this often (pokes make it immediate). */
 const HUB_POLL_INTERVAL_MS = 500;
-/** Late-commit bound, the revocation feed's overlap (sessions/revocation-feed.ts). */
-const OVERLAP_MS = 5000;
 /** A service key revoked while streaming ends its streams within this. */
 const KEY_RECHECK_MS = 5000;
 
@@ -39,7 +37,7 @@ export interface LiveStreams {
 /** The live streams, created in one place and closed in one place: the routes plugin's close hooks. */
 export function createLiveStreams(deps: { db: Kysely<Database>; clock: Clock; config: AppConfig; onError: (error: unknown) => void }): LiveStreams {
   const log = createKyselyEventLog(deps.db);
-  const hub = new SessionEventHub(log, deps.clock, { pollIntervalMs: HUB_POLL_INTERVAL_MS, overlapMs: OVERLAP_MS, batchLimit: 1000 }, deps.onError);
+  const hub = new SessionEventHub(log, { pollIntervalMs: HUB_POLL_INTERVAL_MS, batchLimit: 1000 }, deps.onError);
   const registry = new SseRegistry(HEARTBEAT_MS);
   return {
     poke: () => hub.poke(),
@@ -60,7 +58,6 @@ export function createLiveStreams(deps: { db: Kysely<Database>; clock: Clock; co
         registry,
         clock: deps.clock,
         tokenLifetimeMs: deps.config.accessTokenTtlSeconds * 1000,
-        overlapMs: OVERLAP_MS,
         keyRecheckMs: KEY_RECHECK_MS,
       });
       await app.register(sessionEventStream, { sessions, accessTokens, hub, registry, clock: deps.clock });

@@ -1,13 +1,28 @@
 import { Type } from 'typebox';
 import { SessionId } from '../sessions/session-schemas.ts';
 
-/** A position in the revocation stream: the decimal id of a session event. */
-export const CURSOR_PATTERN = '^(0|[1-9][0-9]{0,15})$';
+/**
+ * A place in the revocation stream, `<ms>~<feed position>`: when it was handed out, and where in the
+ * commit-ordered feed it stands. The time lets the server tell a cursor older than the token
+ * lifetime (restart from the snapshot) without reading anything.
+ */
+export const CURSOR_PATTERN = '^[0-9]{1,15}~[0-9:,/]{1,8000}$';
 const cursorShape = new RegExp(CURSOR_PATTERN);
 
-/** The cursor's value, or undefined when malformed (a 400). */
-export function parseCursor(raw: string): number | undefined {
-  return cursorShape.test(raw) ? Number(raw) : undefined;
+export interface StreamCursor {
+  issuedAtMs: number;
+  position: string;
+}
+
+/** The cursor's parts, or undefined when malformed (a 400). */
+export function parseCursor(raw: string): StreamCursor | undefined {
+  if (raw.length > 8020 || !cursorShape.test(raw)) return undefined;
+  const at = raw.indexOf('~');
+  return { issuedAtMs: Number(raw.slice(0, at)), position: raw.slice(at + 1) };
+}
+
+export function formatCursor(issuedAtMs: number, position: string): string {
+  return `${issuedAtMs}~${position}`;
 }
 
 /**
@@ -28,7 +43,7 @@ export const Revocation = Type.Object(
 export const RevocationList = Type.Object(
   {
     data: Type.Array(Type.Unsafe<{ sessionId: string; userId: string; reason: string; endedAt: string }>({ $ref: 'Revocation#' })),
-    next: Type.String({ pattern: CURSOR_PATTERN, description: 'Pass as `after` to get what follows.' }),
+    next: Type.String({ description: 'Pass as `after` to get what follows.' }),
     reset: Type.Optional(Type.Boolean({ description: 'True when `after` was older than what is retained: this page restarts from the snapshot.' })),
   },
   { $id: 'RevocationList', additionalProperties: false },
@@ -36,7 +51,7 @@ export const RevocationList = Type.Object(
 
 export const RevocationListQuery = Type.Object(
   {
-    after: Type.Optional(Type.String({ pattern: CURSOR_PATTERN, description: 'A `next` from an earlier page; omitted: start from the snapshot.' })),
+    after: Type.Optional(Type.String({ pattern: CURSOR_PATTERN, maxLength: 8020, description: 'A `next` from an earlier page, or an `id:` of the stream; omitted: start from the snapshot.' })),
     limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   },
   { additionalProperties: false },
