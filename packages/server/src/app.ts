@@ -8,6 +8,7 @@ import pino from 'pino';
 import { sql } from 'kysely';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { MemoryCounterStore, type CounterStore } from './abuse/counter-store.ts';
+import { createDeviceCookies } from './abuse/device-cookies.ts';
 import { createRateLimiter } from './abuse/rate-limiter.ts';
 import { RedisCounterStore } from './abuse/redis-counter-store.ts';
 import { createKyselyAdminKeyStore, type AdminKeyStore } from './admin/admin-key-store.ts';
@@ -213,22 +214,23 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       sessionLimit: { maxActive: config.maxSessionsPerUser, mode: config.sessionLimitMode },
     },
   );
+  // Shared counters in Redis behind a breaker (abuse/redis-counter-store.ts); memory otherwise.
+  const redisCounters = redis && !deps.counters
+    ? new RedisCounterStore(redis, new MemoryCounterStore(() => clock.now()), {
+        now: () => clock.now(),
+        onError: (error) => {
+          telemetry.backendError('redis');
+          app.log.warn({ err: error }, 'rate-limit counters fall back to process memory until Redis answers');
+        },
+      })
+    : undefined;
   const auth = createAuthService({
     users: userStore,
     sessions,
     accessTokens,
     hasher: createPasswordHasher(config.passwordHashing),
-    limiter: createRateLimiter(
-      deps.counters ??
-        (redis
-          ? new RedisCounterStore(redis, new MemoryCounterStore(() => clock.now()), () => clock.now(), (error) => {
-              telemetry.backendError('redis');
-              logError(error);
-            })
-          : new MemoryCounterStore(() => clock.now())),
-      config.rateLimit,
-      () => clock.now(),
-    ),
+    limiter: createRateLimiter(deps.counters ?? redisCounters ?? new MemoryCounterStore(() => clock.now()), config.rateLimit, () => clock.now()),
+    devices: createDeviceCookies(keys.refreshTokenKey),
     clock,
     passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
     onBackgroundError: logError,
@@ -381,6 +383,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     for (const timer of timers) clearInterval(timer);
     await feed.stop();
     for (const bus of buses) await bus.close();
+    redisCounters?.close();
     redis?.disconnect();
     if (ownsDatabase) await database.close();
     accessLog.flush();

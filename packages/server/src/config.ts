@@ -40,6 +40,7 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   RATE_LIMIT_PER_IP_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   LOGIN_FAILURES_BEFORE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  RATE_LIMIT_IPV6_PREFIX: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
   WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
   WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1000 })),
 }, { additionalProperties: true });
@@ -107,8 +108,10 @@ export interface AppConfig {
     perIpPerMinute: number;
     /** Failed sign-ins for one account before each further attempt must wait (doubling, capped). */
     failuresBeforeDelay: number;
-    /** Cap of that wait, so an attacker cannot lock the real user out for long. */
+    /** Cap of that wait. Known devices have budgets of their own (abuse/device-cookies.ts). */
     maxDelaySeconds: number;
+    /** IPv6 clients are rate-limited per network of this prefix length (a host often has a whole /64). */
+    ipv6PrefixLength: number;
   };
   /** Each session event POSTed, signed, to every URL (events/webhook-deliverer.ts); off without URLs. */
   webhooks: {
@@ -152,7 +155,7 @@ export const defaultConfig: AppConfig = {
   keysFile: undefined,
   trustProxy: [],
   corsOrigins: [],
-  rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60 },
+  rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60, ipv6PrefixLength: 64 },
   webhooks: { urls: [], secret: undefined, pollIntervalMs: 1000, timeoutMs: 5000 },
 };
 
@@ -237,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       enabled: (e.RATE_LIMIT ?? 'on') === 'on',
       perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE ?? defaultConfig.rateLimit.perIpPerMinute,
       failuresBeforeDelay: e.LOGIN_FAILURES_BEFORE_DELAY ?? defaultConfig.rateLimit.failuresBeforeDelay,
+      ipv6PrefixLength: e.RATE_LIMIT_IPV6_PREFIX ?? defaultConfig.rateLimit.ipv6PrefixLength,
     },
     webhooks: { ...defaultConfig.webhooks, urls: webhookUrls, secret: e.WEBHOOK_SECRET },
   };

@@ -71,7 +71,7 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Sign in with email and password (every sign-in is a new session)
    *
-   * Wrong email and wrong password get the same 401. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.
+   * Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.
    *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
@@ -86,7 +86,7 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Sign in with email and password (every sign-in is a new session)
    *
-   * Wrong email and wrong password get the same 401. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.
+   * Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.
    */
   async authControllerLogin(
     requestParameters: AuthControllerLoginRequest,

@@ -9,6 +9,8 @@ import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { User as UserValue } from '../users/user.ts';
 import { AuthResult, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from './auth-schemas.ts';
 import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
+import { AppError } from '../errors.ts';
+import { deviceCookieOf, setDeviceCookie } from './device-cookie.ts';
 import { clearRefreshCookie, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
 
 export interface AuthRoutesOptions {
@@ -72,7 +74,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       response: { 201: { description: 'Account created and signed in', ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const { user, tokens } = await auth.register(request.body, client(request));
+    const { user, tokens, deviceCookie } = await auth.register(request.body, client(request), { deviceCookie: deviceCookieOf(request) });
+    setDeviceCookie(request, reply, deviceCookie);
     return sendTokens(request, reply.code(201), tokens, { user: userJson(user) });
   });
 
@@ -81,12 +84,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       operationId: 'AuthController_login',
       tags: ['Auth'],
       summary: 'Sign in with email and password (every sign-in is a new session)',
-      description: 'Wrong email and wrong password get the same 401.' + browserTransportNote,
+      description:
+        'Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); ' +
+        'a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own.' +
+        browserTransportNote,
       body: ref(LoginBody),
       response: { 200: { description: 'Signed in: a new session', ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
-    const { user, tokens } = await auth.login(request.body, client(request));
+    const { user, tokens, deviceCookie } = await auth.login(request.body, client(request), { deviceCookie: deviceCookieOf(request) });
+    setDeviceCookie(request, reply, deviceCookie);
     return sendTokens(request, reply, tokens, { user: userJson(user) });
   });
 
@@ -107,8 +114,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       const tokens = await auth.refresh(presented, client(request));
       return sendTokens(request, reply, tokens);
     } catch (error) {
-      // A dead cookie is useless to keep: clear it so the page falls back to sign-in cleanly.
-      if (request.body.refreshToken === undefined && wantsCookieTransport(request)) clearRefreshCookie(request, reply);
+      // Cleared only when the session is over for good (the token is invalid, revoked, expired or
+      // reused: invalid_refresh_token), so the page falls back to sign-in cleanly. A 429 or an
+      // outage (5xx) says nothing about the session: the cookie stays and the page can retry.
+      const over = error instanceof AppError && error.code === 'invalid_refresh_token';
+      if (over && request.body.refreshToken === undefined && wantsCookieTransport(request)) clearRefreshCookie(request, reply);
       throw error;
     }
   });

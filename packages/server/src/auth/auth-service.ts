@@ -6,6 +6,7 @@ import type { AccessTokens } from '../tokens/access-tokens.ts';
 import { normalizeEmail, type User } from '../users/user.ts';
 import type { UserStore } from '../users/user-store.ts';
 import type { RateLimiter } from '../abuse/rate-limiter.ts';
+import type { DeviceCookies } from '../abuse/device-cookies.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import { isCommonPassword } from './common-passwords.ts';
 import { noopTelemetry, type Telemetry } from '../observability/telemetry.ts';
@@ -28,6 +29,7 @@ export interface AuthServiceDeps {
   accessTokens: AccessTokens;
   hasher: PasswordHasher;
   limiter: RateLimiter;
+  devices: DeviceCookies;
   clock: Clock;
   passwordPolicy: { minLength: number; maxLength: number };
   onBackgroundError?: (error: unknown) => void;
@@ -38,8 +40,7 @@ const USER_CACHE_MAX = 10_000;
 const USER_CACHE_TTL_MS = 5 * 60_000;
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { users, sessions, accessTokens, hasher, limiter, clock, passwordPolicy } = deps;
-  const ipOf = (client: ClientInfo) => client.ipAddress ?? 'unknown';
+  const { users, sessions, accessTokens, hasher, limiter, devices, clock, passwordPolicy } = deps;
   const telemetry = deps.telemetry ?? noopTelemetry;
   const userCache = new Map<string, { user: User; expiresAtMs: number }>();
   // Verified against when the email is unknown, so a miss costs the same argon2 work as a hit
@@ -72,8 +73,9 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   return {
-    async register(input: { email: string; password: string; name?: string | undefined }, client: ClientInfo) {
-      await limiter.check('ip:register', ipOf(client));
+    /** Creates the account and its first session; `deviceCookie` is the new value of the device cookie (abuse/device-cookies.ts). */
+    async register(input: { email: string; password: string; name?: string | undefined }, client: ClientInfo, options: { deviceCookie?: string | undefined } = {}) {
+      await limiter.checkAddress('ip:register', client.ipAddress);
       const email = normalizeEmail(input.email);
       checkPasswordPolicy(input.password, email);
       const user: User = { id: crypto.randomUUID(), email, name: input.name?.trim() || null, createdAtMs: clock.now() };
@@ -82,24 +84,30 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw new AppError('email_taken', 'An account with this email already exists.');
       }
       telemetry.signUp();
-      return { user, tokens: await startSession(user, client) };
+      return { user, tokens: await startSession(user, client), deviceCookie: devices.issue(options.deviceCookie, email) };
     },
 
-    async login(input: { email: string; password: string }, client: ClientInfo) {
-      await limiter.check('ip:login', ipOf(client));
+    /**
+     * Signs in with a password. `deviceCookie` is the device cookie the client presented, if any;
+     * the answer carries its new value (a fresh device id for this account).
+     */
+    async login(input: { email: string; password: string }, client: ClientInfo, options: { deviceCookie?: string | undefined } = {}) {
+      await limiter.checkAddress('ip:login', client.ipAddress);
       const email = normalizeEmail(input.email);
-      // Keyed by the email as typed (normalised), whether or not it exists: no enumeration here either.
-      await limiter.checkAccount(email);
+      // Keyed by the email as typed (normalised), whether or not it exists: no enumeration here
+      // either. A device that signed in to this account before spends its own budget; everyone
+      // else shares the account's. The attempt is counted here, before the hash below runs.
+      const budget = { account: email, deviceId: devices.recognise(options.deviceCookie, email) };
+      await limiter.beginSignIn(budget);
       const found = await users.findByEmail(email);
       // Same work and the same answer whether the email or the password is wrong.
       const ok = await hasher.verify(found?.passwordHash ?? (await dummyHash), input.password);
       if (!found || !ok) {
-        await limiter.recordFailure(email);
         telemetry.signIn('failure');
         throw new AppError('invalid_credentials', 'The email or password is incorrect.');
       }
       telemetry.signIn('success');
-      await limiter.recordSuccess(email);
+      await limiter.signInSucceeded(budget);
       if (hasher.needsRehash(found.passwordHash)) {
         hasher
           .hash(input.password)
@@ -107,17 +115,19 @@ export function createAuthService(deps: AuthServiceDeps) {
           .catch(deps.onBackgroundError ?? (() => {}));
       }
       const { passwordHash: _secret, ...user } = found;
-      return { user, tokens: await startSession(user, client) };
+      return { user, tokens: await startSession(user, client), deviceCookie: devices.issue(options.deviceCookie, email) };
     },
 
     async refresh(refreshToken: unknown, client: ClientInfo): Promise<IssuedTokens> {
-      await limiter.check('ip:refresh', ipOf(client));
-      if (typeof refreshToken === 'string') await limiter.check('session:refresh', refreshToken.slice(0, 36));
+      // Every attempt counts against the sender; only a verified token counts against its session
+      // (beforeIssue runs after the token proved genuine), so a forged token naming someone's
+      // session id cannot use up that session's budget.
+      await limiter.checkAddress('ip:refresh', client.ipAddress);
       let rotated;
       try {
-        rotated = await sessions.refresh(refreshToken);
+        rotated = await sessions.refresh(refreshToken, { beforeIssue: (sessionId) => limiter.check('session:refresh', sessionId) });
       } catch (error) {
-        telemetry.refresh('failure');
+        if (!(error instanceof AppError && error.code === 'rate_limited')) telemetry.refresh('failure');
         throw error;
       }
       telemetry.refresh('success');

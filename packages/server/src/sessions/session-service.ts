@@ -285,11 +285,20 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
      * so of N concurrent refreshes with one token exactly one advances it; the others find their
      * token one generation behind, inside the grace window, and receive the same successor.
      * A genuine token older than that is reuse: the session is revoked (RFC 9700 §4.14.2).
+     * `beforeIssue` runs once the token has proved genuine and live, before a token is issued (the
+     * per-session rate limit: only verified tokens may count against a session); what it throws
+     * is thrown. Reuse revocation does not wait for it.
      */
-    async refresh(token: unknown): Promise<{ sessionId: string; userId: string; refreshToken: string; expiresAtMs: number }> {
+    async refresh(token: unknown, hooks: { beforeIssue?: (sessionId: string) => Promise<void> } = {}): Promise<{ sessionId: string; userId: string; refreshToken: string; expiresAtMs: number }> {
       const invalid = () => new AppError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
       const parsed = refreshTokens.parse(token);
       if (!parsed) throw invalid();
+      let counted = false;
+      const beforeIssue = async () => {
+        if (counted || !hooks.beforeIssue) return;
+        counted = true;
+        await hooks.beforeIssue(parsed.sessionId);
+      };
       for (let attempt = 0; attempt < 3; attempt++) {
         const record = await store.get(parsed.sessionId);
         // Forged or foreign tokens are refused without touching the session: only a token we
@@ -299,6 +308,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         if (!isActive(record, policy, nowMs)) throw invalid();
 
         if (parsed.generation === record.refreshGeneration) {
+          await beforeIssue();
           const won = await store.rotateRefresh(record.id, record.refreshGeneration, nowMs);
           if (!won) continue; // lost a race: re-read and take the grace path (rotation also set lastActiveAt)
           const fresh = cache.get(record.id);
@@ -317,6 +327,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           record.refreshRotatedAtMs !== null &&
           nowMs - record.refreshRotatedAtMs <= options.refreshReuseGraceMs;
         if (inGrace) {
+          await beforeIssue();
           return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt), expiresAtMs: effectiveExpiryMs(record, policy) };
         }
 

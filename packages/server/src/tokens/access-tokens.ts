@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../clock.ts';
+import { isCanonicalBase64url } from './base64url.ts';
 import { retireAfterMs, type KeyMaterial } from './key-store.ts';
 
 /** What a verified access token tells us. */
@@ -207,6 +208,9 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
         throw new InvalidTokenError('token expired or its key retired');
       }
       if (!JWT_SHAPE.test(token)) throw new InvalidTokenError('malformed token');
+      // One spelling per token: the spare bits of each part's last character must be zero
+      // (tokens/base64url.ts); jose would accept all 16 spellings of a signature.
+      if (!token.split('.').every(isCanonicalBase64url)) throw new InvalidTokenError('malformed token');
       let payload: JWTPayload;
       let kid = '';
       try {

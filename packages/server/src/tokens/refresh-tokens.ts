@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { isCanonicalBase64url } from './base64url.ts';
 
 /**
  * Refresh tokens: `<sessionId>.<generation>.<mac>` where
@@ -39,7 +40,8 @@ export function createRefreshTokens(keyBase64url: string) {
     parse(token: unknown): ParsedRefreshToken | undefined {
       if (typeof token !== 'string' || token.length > 200) return undefined;
       const m = SHAPE.exec(token);
-      if (!m) return undefined;
+      // Only the spelling we issued: the MAC's spare low bits must be zero (tokens/base64url.ts).
+      if (!m || !isCanonicalBase64url(m[3]!)) return undefined;
       return { sessionId: m[1]!, generation: Number(m[2]), mac: Buffer.from(m[3]!, 'base64url') };
     },
     /** Whether the token is genuinely ours for that session and generation. Constant-time compare. */
