@@ -99,6 +99,33 @@ for (const backend of backendNames) {
       assert.ok(stream.comments > before, 'a heartbeat arrived');
     });
 
+    test('every kind of end is streamed: limit eviction, sweeper expiry, admin revocation, reuse detection', async (t) => {
+      const keys = memoryServiceKeys();
+      const s = await startApp(t, backend, { clock: new TestClock(Date.now()), config: { maxSessionsPerUser: 1, sessionLimitMode: 'evict', sessionIdleTimeoutSeconds: 600 }, deps: { serviceKeys: keys.check } });
+      if (!s) return;
+      const stream = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': keys.create() });
+      t.after(() => stream.close());
+      await stream.next('live');
+      const a = await registerUser(s.http);
+      const b = await login(s.http, a); // evicts a
+      assert.deepEqual((await stream.next('revoked')).data, { sessionId: a.sessionId, userId: a.userId, reason: 'session_limit', endedAt: new Date(s.clock.now()).toISOString() });
+      s.clock.advanceSeconds(601);
+      await s.app.sessiond.sessions.sweep({ retentionMs: 86_400_000, batchSize: 100, maxBatches: 1 });
+      const expired = await stream.next('revoked');
+      assert.equal(expired.data.sessionId, b.sessionId);
+      assert.equal(expired.data.reason, 'idle_timeout');
+      const c = await login(s.http, a);
+      const admin = await s.app.sessiond.adminKeys.create('ops', s.clock.now());
+      assert.equal((await s.http.delete(`/admin/sessions/${c.sessionId}`, { headers: { 'x-admin-key': admin.secret } })).status, 200);
+      assert.equal((await stream.next('revoked')).data.reason, 'admin');
+      const d = await login(s.http, a);
+      const rotated = await s.http.post('/auth/refresh', { refreshToken: d.refreshToken });
+      assert.equal(rotated.status, 200);
+      s.clock.advanceSeconds(120); // past the reuse grace window
+      assert.equal((await s.http.post('/auth/refresh', { refreshToken: d.refreshToken })).status, 401);
+      assert.deepEqual((await stream.next('revoked')).data.reason, 'refresh_token_reused');
+    });
+
     test('a cursor older than the token lifetime restarts from the snapshot and says so; GET /revocations pages', async (t) => {
       const s = await setup(t);
       if (!s) return;
