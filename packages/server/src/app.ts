@@ -34,7 +34,7 @@ import { createAccessLog } from './observability/access-log.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerWebPage } from './http/web-page.ts';
 import { createMetrics } from './observability/metrics.ts';
-import { healthRoutes } from './observability/health-routes.ts';
+import { healthRoutes, redisCheck } from './observability/health-routes.ts';
 import { Problem } from './http/problem.ts';
 import { createKyselySessionStore } from './sessions/kysely-session-store.ts';
 import { createLiveStreams, type LiveStreams } from './revocations/live-streams.ts';
@@ -159,6 +159,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const metrics = createMetrics({
     activeSessions: () => sessions.countAllActive(),
     webhooks: () => webhookStats?.(),
+    redisUp: config.redisUrl ? async () => redis !== undefined && (await redisCheck(redis)) === 'ok' : undefined,
   });
   const telemetry = metrics.telemetry;
 
@@ -275,7 +276,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await registerOpenApi(app, { version: VERSION, pageHeaders });
 
   await app.register(healthRoutes, { db: database.db, redis });
-  metrics.register(app);
+  metrics.register(app, { token: config.metricsToken });
 
   app.get('/.well-known/jwks.json', {
     schema: { operationId: 'Meta_jwks', tags: ['Meta'], summary: 'Public keys that verify access tokens (JWKS)' },
@@ -288,7 +289,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore });
   await app.register(live.routes, { sessions, accessTokens, serviceKeys: deps.serviceKeys ?? { verify: async () => undefined } });
 
-  await redis?.connect().catch(logError);
+  // Not awaited: Redis is optional, and a Redis that refuses or hangs mid-handshake must not hold up
+  // the start. ioredis keeps reconnecting in the background; until then its commands fail at once
+  // (no offline queue) and the callers fall back.
+  redis?.connect().catch((error: unknown) => app.log.warn({ err: error }, 'Redis unavailable at start; retrying in the background'));
   for (const bus of buses) {
     await bus.start({
       onRevoked: (ids) => {

@@ -179,6 +179,7 @@ commands.config = async (config) => {
     ...config,
     databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@'),
     webhooks: { ...config.webhooks, secret: config.webhooks.secret === undefined ? undefined : '***' },
+    metricsToken: config.metricsToken === undefined ? undefined : '***',
   };
   console.log(JSON.stringify(masked, null, 2));
   return 0;

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
@@ -8,16 +9,27 @@ import { Value } from 'typebox/value';
  */
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Seconds = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+/**
+ * A boolean setting. Operators write it every way: on/off, true/false, 1/0, in any case (the value
+ * is lower-cased before validation, see `flagVariables`).
+ */
+const flagValues = ['on', 'off', 'true', 'false', '1', '0'] as const;
+const Flag = () => Type.Union(flagValues.map((v) => Type.Literal(v)), { description: 'on, off, true, false, 1 or 0 (any case)' });
+const isOn = (value: string | undefined, fallback: boolean) => (value === undefined ? fallback : value === 'on' || value === 'true' || value === '1');
 
+/**
+ * One entry per variable. The error for a bad value is derived from the entry itself (`accepts`), so
+ * a variable added here gets its one-line message with no second list to keep in step.
+ */
 export const EnvSchema = Type.Object({
   PORT: Type.Optional(Port),
-  HOST: Type.Optional(Type.String({ minLength: 1 })),
-  DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  HOST: Type.Optional(Type.String({ maxLength: 253, pattern: '^[A-Za-z0-9.:%-]+$', description: 'a host name or an IP address (e.g. 127.0.0.1, 0.0.0.0, ::)' })),
+  DATA_DIR: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'a postgres:// or postgresql:// URL' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'a redis:// or rediss:// URL' })),
   WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-  PG_NOTIFY: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
-  FAST_PATH: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
+  PG_NOTIFY: Type.Optional(Flag()),
+  FAST_PATH: Type.Optional(Flag()),
   LOG_LEVEL: Type.Optional(Type.Union([
     Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
@@ -34,15 +46,17 @@ export const EnvSchema = Type.Object({
   SESSION_LIMIT_MODE: Type.Optional(Type.Union([Type.Literal('refuse'), Type.Literal('evict')])),
   SESSION_HISTORY_RETENTION_SECONDS: Type.Optional(Seconds(0, 31_536_000)),
   PURGE_INTERVAL_SECONDS: Type.Optional(Seconds(0, 86_400)),
-  KEYS_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  KEYS_FILE: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
   CORS_ORIGINS: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
-  RATE_LIMIT: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
+  RATE_LIMIT: Type.Optional(Flag()),
   RATE_LIMIT_PER_IP_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   LOGIN_FAILURES_BEFORE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   RATE_LIMIT_IPV6_PREFIX: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
   WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
   WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, maxLength: 1000 })),
+  // Printable ASCII without spaces: what fits a `Bearer` header unmangled.
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 1000, pattern: '^[!-~]+$', description: 'a token of 16 to 1000 printable ASCII characters without spaces' })),
 }, { additionalProperties: true });
 
 export type Env = Static<typeof EnvSchema>;
@@ -123,6 +137,8 @@ export interface AppConfig {
     /** One delivery attempt is abandoned (and retried later) after this long. */
     timeoutMs: number;
   };
+  /** When set, GET /metrics wants `Authorization: Bearer <this>` (compared in constant time). */
+  metricsToken: string | undefined;
 }
 
 export const defaultConfig: AppConfig = {
@@ -157,6 +173,7 @@ export const defaultConfig: AppConfig = {
   corsOrigins: [],
   rateLimit: { enabled: true, perIpPerMinute: 60, failuresBeforeDelay: 5, maxDelaySeconds: 60, ipv6PrefixLength: 64 },
   webhooks: { urls: [], secret: undefined, pollIntervalMs: 1000, timeoutMs: 5000 },
+  metricsToken: undefined,
 };
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -167,7 +184,22 @@ export class ConfigError extends Error {}
 const maskCredentials = (value: string) => value.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
 
 /** Variables whose values never appear in an error message. */
-const secretVariables = new Set(['WEBHOOK_SECRET']);
+const secretVariables = new Set(['WEBHOOK_SECRET', 'METRICS_TOKEN']);
+
+type SchemaNode = { type?: string; minimum?: number; maximum?: number; minLength?: number; maxLength?: number; description?: string; anyOf?: { const?: unknown }[] };
+
+/** What a variable accepts, in words, from its schema entry (`description` when the rule is a pattern). */
+export function accepts(schema: unknown): string {
+  const s = schema as SchemaNode;
+  if (s.description) return s.description;
+  if (s.anyOf) return `one of ${s.anyOf.map((x) => String(x.const)).join(', ')}`;
+  if (s.type === 'integer') return `an integer from ${s.minimum} to ${s.maximum}`;
+  if (s.type === 'string') {
+    if (s.maxLength !== undefined) return `${s.minLength ?? 0} to ${s.maxLength} characters`;
+    return 'a non-empty string';
+  }
+  return 'a valid value';
+}
 
 /** Why one WEBHOOK_URLS entry is unusable, or undefined. */
 function webhookUrlProblem(value: string): string | undefined {
@@ -183,32 +215,68 @@ function webhookUrlProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+/** An entry of TRUST_PROXY as proxy-addr understands it: an address, a CIDR, address/netmask, or a named range. */
+function isProxyEntry(entry: string): boolean {
+  if (entry === 'loopback' || entry === 'linklocal' || entry === 'uniquelocal') return true;
+  const [address = '', suffix, extra] = entry.split('/');
+  const version = net.isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (suffix === undefined) return true;
+  if (/^[0-9]{1,3}$/.test(suffix)) return Number(suffix) <= (version === 4 ? 32 : 128);
+  return version === 4 && net.isIPv4(suffix);
+}
+
+/** An entry of CORS_ORIGINS: exactly an origin (scheme, host, optional port; no path). */
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
+
+/** Boolean variables: their value is lower-cased before it is checked (RATE_LIMIT=False works). */
+const flagVariables = new Set(Object.entries(EnvSchema.properties).filter(([, s]) => (s as SchemaNode).anyOf?.some((x) => x.const === 'true')).map(([k]) => k));
+
+/**
+ * Reads and validates the environment. A bad value throws a ConfigError whose message is ONE line
+ * naming each bad variable and what it accepts (a start script or a container log shows it whole).
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Only our variables, and empty strings count as unset (a common shell habit: `FOO= npm start`).
-  const raw: Record<string, string> = {};
-  for (const key of Object.keys(EnvSchema.properties)) {
-    const value = env[key];
-    if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
+  const converted: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, schema] of Object.entries(EnvSchema.properties)) {
+    const given = env[key]?.trim();
+    if (given === undefined || given === '') continue;
+    const value = flagVariables.has(key) ? given.toLowerCase() : given;
+    // Convert one value at a time: Value.Convert may change what it is given, and the message
+    // must quote the operator's text, not a converted number.
+    const candidate = Value.Convert(schema, value);
+    if (Value.Check(schema, candidate)) {
+      converted[key] = candidate;
+    } else {
+      const shown = secretVariables.has(key) ? '(hidden)' : JSON.stringify(maskCredentials(given.length > 100 ? `${given.slice(0, 100)}…` : given));
+      problems.push(`${key}=${shown}: expected ${accepts(schema)}`);
+    }
   }
-  const converted = Value.Convert(EnvSchema, raw);
-  const errors = [...Value.Errors(EnvSchema, converted)];
-  if (errors.length > 0) {
-    const lines = errors.map((e) => {
-      const name = e.instancePath.replace(/^\//, '') || String((e.params as { missingProperties?: string[] }).missingProperties ?? '');
-      return `${name}=${secretVariables.has(name) ? '(hidden)' : JSON.stringify(maskCredentials(raw[name] ?? ''))}: ${e.message}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
-  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   const e = converted as Env;
   const webhookUrls = [...new Set(list(e.WEBHOOK_URLS))];
-  const webhookErrors: string[] = [];
+  const entryErrors: string[] = [];
   webhookUrls.forEach((url, i) => {
     const problem = webhookUrlProblem(url); // the URL itself is not echoed: its query may hold a token
-    if (problem) webhookErrors.push(`WEBHOOK_URLS: entry ${i + 1} ${problem}`);
+    if (problem) entryErrors.push(`WEBHOOK_URLS: entry ${i + 1} ${problem} (expected comma-separated http(s) URLs)`);
   });
-  if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) webhookErrors.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set (at least 32 characters)');
-  if (webhookErrors.length > 0) throw new ConfigError(`Invalid configuration:\n  ${webhookErrors.join('\n  ')}`);
+  list(e.TRUST_PROXY).forEach((entry, i) => {
+    if (!isProxyEntry(entry)) entryErrors.push(`TRUST_PROXY: entry ${i + 1} ${JSON.stringify(entry)} is not an address (expected comma-separated IP addresses, CIDRs, loopback, linklocal or uniquelocal)`);
+  });
+  list(e.CORS_ORIGINS).forEach((entry, i) => {
+    if (!isOrigin(entry)) entryErrors.push(`CORS_ORIGINS: entry ${i + 1} ${JSON.stringify(entry)} is not an origin (expected comma-separated origins such as https://app.example.com)`);
+  });
+  if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) entryErrors.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set (at least 32 characters)');
+  if (entryErrors.length > 0) throw new ConfigError(`Invalid configuration: ${entryErrors.join('; ')}`);
   const config: AppConfig = {
     ...defaultConfig,
     port: e.PORT ?? defaultConfig.port,
@@ -217,8 +285,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     workers: e.WORKERS ?? defaultConfig.workers,
-    pgNotify: (e.PG_NOTIFY ?? 'on') === 'on',
-    fastPath: (e.FAST_PATH ?? 'on') === 'on',
+    pgNotify: isOn(e.PG_NOTIFY, true),
+    fastPath: isOn(e.FAST_PATH, true),
     logLevel: e.LOG_LEVEL ?? defaultConfig.logLevel,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS ?? defaultConfig.accessTokenTtlSeconds,
     sessionIdleTimeoutSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS ?? defaultConfig.sessionIdleTimeoutSeconds,
@@ -237,12 +305,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     corsOrigins: list(e.CORS_ORIGINS),
     rateLimit: {
       ...defaultConfig.rateLimit,
-      enabled: (e.RATE_LIMIT ?? 'on') === 'on',
+      enabled: isOn(e.RATE_LIMIT, true),
       perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE ?? defaultConfig.rateLimit.perIpPerMinute,
       failuresBeforeDelay: e.LOGIN_FAILURES_BEFORE_DELAY ?? defaultConfig.rateLimit.failuresBeforeDelay,
       ipv6PrefixLength: e.RATE_LIMIT_IPV6_PREFIX ?? defaultConfig.rateLimit.ipv6PrefixLength,
     },
     webhooks: { ...defaultConfig.webhooks, urls: webhookUrls, secret: e.WEBHOOK_SECRET },
+    metricsToken: e.METRICS_TOKEN,
   };
   if (config.sessionAbsoluteLifetimeSeconds < config.sessionIdleTimeoutSeconds) {
     // Allowed (the shorter wins), but almost always a typo worth knowing about.

@@ -1,8 +1,10 @@
 import cluster from 'node:cluster';
 import path from 'node:path';
+import pino from 'pino';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
 import { migrateToLatest, openDatabase } from './database/database.ts';
+import { serveClusterMetrics } from './observability/cluster-metrics.ts';
 import { relayClusterRevocations } from './sessions/revocation-bus.ts';
 import { loadOrCreateKeyFile } from './tokens/key-store.ts';
 
@@ -28,9 +30,16 @@ function baseUrl(config: AppConfig, port: number): string {
   return `http://${host}:${port}`;
 }
 
-function announce(config: AppConfig, port: number, workers: number) {
+/** `startMs`: from building the app to listening (what Redis or the database could slow down). */
+function announce(config: AppConfig, port: number, workers: number, startMs?: number) {
   const base = baseUrl(config, port);
   const storage = config.databaseUrl ? `PostgreSQL${config.redisUrl ? ' + Redis' : ''}` : `SQLite in ${config.dataDir}`;
+  // stdout is for JSON lines (log collectors parse every line); the human banner only on a terminal.
+  // Written at any LOG_LEVEL but silent: it is the one line saying the service is up, and where.
+  if (!process.stdout.isTTY) {
+    if (config.logLevel !== 'silent') pino(pino.destination({ dest: 1, sync: true })).info({ url: base, storage, workers, startMs }, `sessiond listening on ${base}`);
+    return;
+  }
   console.log(
     `sessiond listening on ${base} (storage: ${storage}${workers > 1 ? `, ${workers} workers` : ''})\n` +
       `  API reference: ${base}/docs\n  OpenAPI:       ${base}/openapi.json`,
@@ -38,12 +47,13 @@ function announce(config: AppConfig, port: number, workers: number) {
 }
 
 async function runWorker(config: AppConfig) {
+  const building = performance.now();
   const app = await buildApp(config);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (cluster.isWorker) process.send?.({ type: 'sessiond:listening', port });
-  else announce(config, port, 1);
+  else announce(config, port, 1, Math.round(performance.now() - building));
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -70,6 +80,7 @@ async function runPrimary(config: AppConfig) {
   loadOrCreateKeyFile(config.keysFile ?? path.join(config.dataDir, 'keys.json'), Date.now());
 
   relayClusterRevocations();
+  serveClusterMetrics();
   let stopping = false;
   let announced = false;
   cluster.on('message', (_worker, msg: { type?: string; port?: number }) => {

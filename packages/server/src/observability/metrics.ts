@@ -1,5 +1,9 @@
+import crypto from 'node:crypto';
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { AppError } from '../errors.ts';
+import { answerPrimaryScrapes, scrapeWholeCluster } from './cluster-metrics.ts';
 import { RequestMetrics } from './request-metrics.ts';
 import type { Telemetry } from './telemetry.ts';
 
@@ -8,6 +12,8 @@ export interface MetricsSources {
   activeSessions(): Promise<number>;
   /** Webhook delivery state, when webhooks are configured. */
   webhooks?: () => { lagSeconds: number; failures: number } | undefined;
+  /** Whether Redis answers, when it is configured (health-routes.ts `redisCheck`). */
+  redisUp?: () => Promise<boolean>;
 }
 
 /**
@@ -17,7 +23,9 @@ export interface MetricsSources {
  */
 export function createMetrics(sources: MetricsSources) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'sessiond_' });
+  // Standard names, no prefix (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...): stock
+  // Node.js dashboards and alerts find them. Our own metrics carry the sessiond_ prefix.
+  collectDefaultMetrics({ register: registry });
   const requests = new RequestMetrics([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
   requests.register(registry);
   const signIns = new Counter({ name: 'sessiond_sign_ins_total', help: 'Sign-in attempts by result', labelNames: ['result'], registers: [registry] });
@@ -46,6 +54,8 @@ export function createMetrics(sources: MetricsSources) {
     name: 'sessiond_active_sessions',
     help: 'Active sessions across all users',
     registers: [registry],
+    // Every worker counts the same database: across workers the value is the same, not a sum.
+    aggregator: 'max',
     async collect() {
       // A COUNT over the partial index; cached 10 s so frequent scrapes cost the database little.
       if (!activeCache || Date.now() - activeCache.atMs > 10_000) activeCache = { value: await sources.activeSessions(), atMs: Date.now() };
@@ -56,18 +66,34 @@ export function createMetrics(sources: MetricsSources) {
     name: 'sessiond_webhook_delivery_lag_seconds',
     help: 'Age of the oldest session event not yet delivered to every webhook (0 when caught up)',
     registers: [registry],
+    aggregator: 'max',
     collect() {
       this.set(sources.webhooks?.()?.lagSeconds ?? 0);
     },
   });
-  new Gauge({
-    name: 'sessiond_webhook_delivery_failures',
+  new Counter({
+    name: 'sessiond_webhook_delivery_failures_total',
     help: 'Failed webhook delivery attempts since start',
     registers: [registry],
     collect() {
-      this.set(sources.webhooks?.()?.failures ?? 0);
+      // The deliverer counts; the counter takes its running total at scrape (it only grows).
+      this.reset();
+      this.inc(sources.webhooks?.()?.failures ?? 0);
     },
   });
+
+  const redisUp = sources.redisUp;
+  if (redisUp) {
+    new Gauge({
+      name: 'sessiond_redis_up',
+      help: 'Whether Redis answers a PING (1) or not (0); the service serves either way',
+      registers: [registry],
+      aggregator: 'min',
+      async collect() {
+        this.set((await redisUp()) ? 1 : 0);
+      },
+    });
+  }
 
   const telemetry: Telemetry = {
     signIn: (result) => signIns.inc({ result }),
@@ -87,16 +113,35 @@ export function createMetrics(sources: MetricsSources) {
   /** Records one answered request (Fastify's onResponse hook and the fast path both call this). */
   const recordRequest = (method: string, route: string, statusCode: number, seconds: number) => requests.record(method, route, statusCode, seconds);
 
-  /** Records every answered request (onResponse) and serves GET /metrics. */
-  function register(app: FastifyInstance) {
+  // In a node:cluster worker, a scrape must show the whole instance, not whichever worker the
+  // connection landed on (Prometheus would see counters jump back: resets). The primary gathers
+  // every worker's registry over IPC and sums it (observability/cluster-metrics.ts).
+  if (cluster.isWorker) answerPrimaryScrapes(registry);
+
+  /**
+   * Records every answered request (onResponse) and serves GET /metrics; with `token`, only to
+   * `Authorization: Bearer <token>` (the metrics name routes and volumes: not for everyone).
+   */
+  function register(app: FastifyInstance, options: { token?: string | undefined } = {}) {
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
       if (route !== '/metrics') recordRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
-      reply.type(registry.contentType).send(await registry.metrics()),
-    );
+    // Both sides hashed first: timingSafeEqual needs equal lengths, and comparing digests in constant
+    // time reveals neither the token's length nor how much of a guess matched.
+    const expected = options.token === undefined ? undefined : crypto.createHash('sha256').update(options.token).digest();
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      if (expected) {
+        const m = /^Bearer ([!-~]+)$/.exec(request.headers.authorization ?? '');
+        const given = crypto.createHash('sha256').update(m?.[1] ?? '').digest();
+        if (!m || !crypto.timingSafeEqual(given, expected)) {
+          throw new AppError('unauthenticated', 'GET /metrics needs the configured metrics token.');
+        }
+      }
+      const text = cluster.isWorker ? await scrapeWholeCluster() : await registry.metrics();
+      return reply.type(registry.contentType).send(text);
+    });
   }
 
   return { registry, telemetry, register, recordRequest };

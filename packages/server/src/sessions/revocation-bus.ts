@@ -45,12 +45,20 @@ function parseIds(payload: string): string[] {
   }
 }
 
-/** Redis pub/sub: one connection publishes, a second subscribes (a subscribed connection can do nothing else). */
+/**
+ * Redis pub/sub: one connection publishes, a second subscribes (a subscribed connection can do nothing else).
+ *
+ * Redis is optional, so nothing here may hold up the start or a request: `start` returns at once and
+ * the connections come up (and come back) in the background, whatever Redis does (refuses, is
+ * stopped mid-handshake, dies, returns). Every time the subscription is (re)established, messages
+ * published meanwhile are gone, so `onGap` fires: the cache is dropped and the feed re-read.
+ */
 export function createRedisBus(url: string): RevocationBus {
-  const publisher = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  // A publish waits at most 1 s for a hung Redis (the revocation has committed; the feed carries it).
+  const publisher = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000 });
   const subscriber = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null });
   let handlers: BusHandlers | undefined;
-  let readyBefore = false;
+  let closed = false;
 
   return {
     name: 'redis',
@@ -63,15 +71,27 @@ export function createRedisBus(url: string): RevocationBus {
       publisher.on('error', () => {}); // reported per publish
       subscriber.on('error', (e) => h.onError(e));
       subscriber.on('message', (_channel, message) => h.onRevoked(parseIds(message)));
+      // Not awaited: an unreachable or hung Redis must not delay the start. ioredis keeps retrying
+      // after a failed first connect, and resubscribes after every reconnect.
+      publisher.connect().catch(() => {});
+      subscriber.connect().catch(() => {});
+      // Queued until the connection is ready; its acknowledgement means messages flow from now on.
+      // Whatever was published before (Redis down at start, or a reconnect) was missed: a gap.
+      subscriber.subscribe(CHANNEL).then(
+        () => h.onGap(),
+        (e) => {
+          if (!closed) h.onError(e); // a subscription still queued at close() is not an error
+        },
+      );
+      let readyBefore = false;
       subscriber.on('ready', () => {
-        // ioredis resubscribes on reconnect; whatever was published meanwhile is gone.
+        // After a reconnect ioredis resubscribes by itself; the first 'ready' is covered above.
         if (readyBefore) h.onGap();
         readyBefore = true;
       });
-      await Promise.all([publisher.connect().catch((e) => h.onError(e)), subscriber.connect().catch((e) => h.onError(e))]);
-      await subscriber.subscribe(CHANNEL).catch((e) => h.onError(e));
     },
     async close() {
+      closed = true;
       publisher.disconnect();
       subscriber.disconnect();
     },

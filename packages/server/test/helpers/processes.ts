@@ -73,16 +73,21 @@ export async function startServiceProcess(t: TestContext, env: Record<string, st
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** kill -9 */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing answers (what a hung server or a black hole looks like). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 /**
  * A Redis server of the test's own on a free port (the machine's redis-server binary), so a test
  * can stop, restart or flush it without disturbing anything else using the machine's Redis.
  */
-export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis> {
-  const port = await freePort();
+export async function startPrivateRedis(t: TestContext, options: { port?: number; started?: boolean } = {}): Promise<PrivateRedis> {
+  const port = options.port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-redis-'));
   let child: ChildProcess | undefined;
   const start = async () => {
@@ -112,12 +117,16 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis> {
     c.kill('SIGKILL');
     await exited;
   };
-  await start();
+  if (options.started ?? true) await start();
   t.after(async () => {
     await stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+  const signal = (name: NodeJS.Signals) => {
+    if (!child || child.exitCode !== null) throw new Error('redis-server is not running');
+    child.kill(name);
+  };
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT') };
 }
 
 /** Polls `fn` until it returns true or `timeoutMs` passes; returns the elapsed milliseconds, or -1. */

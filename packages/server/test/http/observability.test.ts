@@ -66,7 +66,48 @@ describe('observability', () => {
     assert.equal(sample(text, 'sessiond_active_sessions'), 1);
     assert.ok(!text.includes(a.sessionId), 'no ids in labels');
     // process metrics (the resident-memory gauge reads /proc asynchronously and may be absent on a first scrape)
-    assert.ok((sample(text, 'sessiond_nodejs_heap_size_used_bytes') ?? 0) > 0);
+    assert.ok((sample(text, 'nodejs_heap_size_used_bytes') ?? 0) > 0);
+  });
+
+  test('Prometheus naming: standard process and Node.js names, counters end in _total, units in names', async (t) => {
+    const env = await startApp(t, 'sqlite');
+    assert.ok(env);
+    const text = (await env.http.get('/metrics')).text;
+    // prom-client's default metrics under their standard names, as stock Node.js dashboards expect
+    for (const name of ['process_cpu_seconds_total', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_version_info']) {
+      assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
+    }
+    assert.doesNotMatch(text, /^# TYPE sessiond_(process|nodejs)_/m, 'no renamed default metrics');
+    assert.match(text, /^# TYPE sessiond_webhook_delivery_failures_total counter$/m);
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => ({ name: m[1]!, type: m[2]! }));
+    assert.ok(types.length > 20);
+    for (const { name, type } of types) {
+      if (type === 'counter') assert.match(name, /_total$/, `counter ${name} ends in _total`);
+      // (prom-client's standard nodejs_active_*_total are gauges; those names are what dashboards know)
+      else if (name.startsWith('sessiond_')) assert.doesNotMatch(name, /_total$/, `${type} ${name} does not pretend to be a counter`);
+      if (name.startsWith('sessiond_')) assert.doesNotMatch(name, /_(ms|milliseconds|kb|mb)(_|$)/, `${name}: base units (seconds, bytes)`);
+    }
+  });
+
+  test('METRICS_TOKEN: /metrics answers 401 problem details without the bearer token, 200 with it', async (t) => {
+    const token = 'metrics-token-0123456789';
+    const env = await startApp(t, 'sqlite', { config: { metricsToken: token } });
+    assert.ok(env);
+    const { http } = env;
+    const wrong: (string | undefined)[] = [undefined, 'Bearer wrong-token-0123456789', `Basic ${token}`, `Bearer ${token}x`, 'Bearer '];
+    for (const authorization of wrong) {
+      const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+      const res = await http.get('/metrics', { headers });
+      assert.equal(res.status, 401, String(authorization));
+      assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+      assert.equal(res.body.type, 'urn:sessiond:problem:unauthenticated');
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+      assert.ok(!res.text.includes('sessiond_http_requests_total'));
+    }
+    const ok = await http.get('/metrics', { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(ok.status, 200);
+    assert.match(ok.text, /^# TYPE sessiond_http_requests_total counter$/m);
+    assert.equal((await http.get('/health')).status, 200, 'only /metrics is protected');
   });
 
   test('request ids: on every response and every log line of the request; a sane caller id is kept', async (t) => {
