@@ -47,6 +47,18 @@ function announce(config: AppConfig, port: number, workers: number, startMs?: nu
 }
 
 async function runWorker(config: AppConfig) {
+  // Listen for the signals before anything starts: a SIGTERM that arrives while the database
+  // migrates still ends in a clean shutdown (as soon as there is something to shut down), never in
+  // the default action, which would kill the process mid-start.
+  let stopSignal: NodeJS.Signals | undefined;
+  let shutdown: ((signal: NodeJS.Signals) => Promise<void>) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopSignal ??= signal;
+    void shutdown?.(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   const building = performance.now();
   const app = await buildApp(config);
   await app.listen({ port: config.port, host: config.host });
@@ -56,7 +68,7 @@ async function runWorker(config: AppConfig) {
   else announce(config, port, 1, Math.round(performance.now() - building));
 
   let closing = false;
-  const shutdown = async (signal: string) => {
+  shutdown = async (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
@@ -65,11 +77,24 @@ async function runWorker(config: AppConfig) {
     await app.close(); // stops accepting, lets in-flight requests finish, closes pools
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  if (stopSignal) await shutdown(stopSignal);
 }
 
 async function runPrimary(config: AppConfig) {
+  // The signals are ours from the start: a SIGTERM during the migrations lets them finish, then
+  // the primary exits 0 without forking.
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    // Forwarded, not left to the process group: a supervisor (npm, Docker, systemd) signals only
+    // the primary. Then the primary waits for every worker to drain before it exits.
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    setTimeout(() => process.exit(1), 15_000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
   // Done once here, so workers never race each other over migrations or key creation.
   const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'sessiond.sqlite') });
   try {
@@ -78,10 +103,10 @@ async function runPrimary(config: AppConfig) {
     await database.close();
   }
   loadOrCreateKeyFile(config.keysFile ?? path.join(config.dataDir, 'keys.json'), Date.now());
+  if (stopping) process.exit(0);
 
   relayClusterRevocations();
   serveClusterMetrics();
-  let stopping = false;
   let announced = false;
   cluster.on('message', (_worker, msg: { type?: string; port?: number }) => {
     if (msg?.type === 'sessiond:listening' && !announced) {
@@ -89,24 +114,18 @@ async function runPrimary(config: AppConfig) {
       announce(config, msg.port ?? config.port, config.workers);
     }
   });
+  let failedWorkers = 0;
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      // The primary's exit code tells a supervisor whether every worker drained cleanly.
+      if (code !== 0) failedWorkers++;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failedWorkers === 0 ? 0 : 1);
       return;
     }
     console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting a new one`);
     cluster.fork();
   });
   for (let i = 0; i < config.workers; i++) cluster.fork();
-
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
-    setTimeout(() => process.exit(1), 15_000).unref();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGTERM'));
 }
 
 const config = readConfig();

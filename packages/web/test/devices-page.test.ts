@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startApp, type TestApp } from '../../server/test/helpers/app.ts';
 import { TestClock } from '../../server/test/helpers/clock.ts';
-import { ensurePageBuilt } from '../scripts/build-page.ts';
+import { ensureBuilt } from '../../../scripts/build.mjs';
 import { desktopUserAgent, iPhoneUserAgent, launchChromium, openDevice, resultsDir } from './helpers/browser.ts';
 
 const MINUTE = 60_000;
@@ -19,7 +19,7 @@ const phoneViewport = { width: 390, height: 844 };
 
 before(async () => {
   // The service serves packages/web/dist: build it when the sources changed (fast otherwise).
-  await ensurePageBuilt({ quiet: true });
+  await ensureBuilt(['web'], { ifStale: true, quiet: true });
   fs.mkdirSync(resultsDir, { recursive: true });
 });
 

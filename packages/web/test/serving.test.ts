@@ -8,10 +8,10 @@ import { before, describe, test } from 'node:test';
 import Fastify from 'fastify';
 import { startApp } from '../../server/test/helpers/app.ts';
 import { registerWebPage } from '../../server/src/http/web-page.ts';
-import { ensurePageBuilt } from '../scripts/build-page.ts';
+import { ensureBuilt } from '../../../scripts/build.mjs';
 
 before(async () => {
-  await ensurePageBuilt({ quiet: true });
+  await ensureBuilt(['web'], { ifStale: true, quiet: true });
 });
 
 describe('serving the devices page', () => {

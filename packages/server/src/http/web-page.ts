@@ -4,7 +4,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { usePageSecurityHeaders } from './security-headers.ts';
 
-/** Where `packages/web` builds the devices page (see packages/web/scripts/build-page.ts). */
+/** Where `packages/web` builds the devices page (scripts/build.mjs, target `web`). */
 export const webDistDir = path.resolve(import.meta.dirname, '../../../web/dist');
 
 export interface WebPageOptions {

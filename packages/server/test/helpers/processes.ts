@@ -70,6 +70,94 @@ export async function startServiceProcess(t: TestContext, env: Record<string, st
   return { url, http: new HttpClient(url), child, output: () => out, stop };
 }
 
+/**
+ * Starts the service through one of its documented starts (`npm start`, the `sessiond` bin, the
+ * installed tree's entrypoint) as a real process; resolves once GET /health answers 200. Killed
+ * (SIGKILL, with everything it started) if the test leaves it running.
+ */
+export async function startCommandProcess(
+  t: TestContext,
+  options: { command: string; args: string[]; env: Record<string, string>; cwd?: string; uid?: number; gid?: number; startTimeoutMs?: number },
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), RATE_LIMIT: 'off', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    const pids = [child.pid!, ...processTree(child.pid!)];
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    for (const pid of pids.filter(isRunning)) process.kill(pid, 'SIGKILL');
+  };
+  t.after(stop);
+  const exitedEarly = new Promise<never>((_resolve, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`${options.command} ${options.args.join(' ')} exited (${signal ?? code}) before serving:\n${out}`))),
+  );
+  const started = performance.now();
+  const timeoutMs = options.startTimeoutMs ?? 120_000;
+  const healthy = (async () => {
+    while (performance.now() - started < timeoutMs) {
+      const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`no answer on ${url}/health within ${timeoutMs} ms:\n${out}`);
+  })();
+  await Promise.race([healthy, exitedEarly]);
+  exitedEarly.catch(() => {});
+  return { url, http: new HttpClient(url), child, output: () => out, stop };
+}
+
+/** Every descendant of a process (Linux: each /proc/<pid>/stat names its parent). */
+export function processTree(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // it exited meanwhile
+    }
+    // Fields after the command name (which may hold spaces, hence the last ')'): state, ppid, ...
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    parents.set(Number(entry), ppid);
+  }
+  const out: number[] = [];
+  const walk = (parent: number) => {
+    for (const [child, ppid] of parents) {
+      if (ppid === parent) {
+        out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** True while the process exists and is not a zombie (exited, waiting to be reaped). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 export interface PrivateRedis {
   url: string;
   port: number;
