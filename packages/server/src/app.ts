@@ -24,11 +24,11 @@ import { createAuthService } from './auth/auth-service.ts';
 import { createPasswordHasher } from './auth/password-hasher.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AppConfig } from './config.ts';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from './database/database.ts';
+import { migrateDatabase, openDatabase, type DatabaseHandle } from './database/database.ts';
 import { registerErrorHandling, sendProblem } from './http/error-handler.ts';
 import { registerValidation } from './http/validation.ts';
 import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.ts';
-import { createFastPath, createHttpServer, type FastPath } from './http/fast-path.ts';
+import { createFastPath, createHttpServer, takeFastPathReadError, type FastPath } from './http/fast-path.ts';
 import { requestId } from './http/request-id.ts';
 import { createAccessLog } from './observability/access-log.ts';
 import { registerOpenApi } from './http/openapi.ts';
@@ -115,7 +115,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const clock = deps.clock ?? systemClock;
   const database = deps.database ?? openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'sessiond.sqlite') });
   const ownsDatabase = !deps.database;
-  await migrateToLatest(database.db);
+  await migrateDatabase(database);
 
   const keysFile = config.keysFile ?? path.join(config.dataDir, 'keys.json');
   const keys = deps.keys ?? loadOrCreateKeyFile(keysFile, clock.now());
@@ -179,16 +179,16 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const sessionStore = createKyselySessionStore(database.db, { dialect: database.dialect });
   const userStore = createKyselyUserStore(database.db);
   const adminKeys = createKyselyAdminKeyStore(database.db);
-  const eventStore = createKyselyEventStore(database.db);
+  const eventStore = createKyselyEventStore(database.db, { dialect: database.dialect });
   const cache = new SessionCache({
     maxEntries: config.sessionCacheMaxEntries,
     // Trust cached state only while the revocation feed has synced within two poll intervals (plus
     // slack for one slow query); past that, checks go to the database.
     maxStalenessMs: 2 * config.revocationPollIntervalMs + 500,
   });
-  const feed = new RevocationFeed(sessionStore, cache, clock, {
+  const feed = new RevocationFeed(eventStore, cache, clock, {
     pollIntervalMs: config.revocationPollIntervalMs,
-    overlapMs: 5000,
+    pageSize: 1000,
     batchLimit: 10_000,
   }, logError);
   // The live streams (revocations for services, device events): revocations/live-streams.ts.
@@ -357,6 +357,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       recordRequest: metrics.recordRequest,
       trustProxy: config.trustProxy,
       cors: config.corsOrigins.length > 0,
+    });
+    app.addHook('preHandler', (request, _reply, done) => {
+      const readError = takeFastPathReadError(request.raw);
+      done(readError === undefined ? undefined : (readError as Error));
     });
     // From the start of close(), Fastify answers 503 on kept-alive connections; so must every request.
     const closing = fastPath;

@@ -91,12 +91,16 @@ const commands: Record<string, Command> = {
       const { createMigrator, openDatabase } = await import('./database/database.ts');
       const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'sessiond.sqlite') });
       try {
-        const migrator = createMigrator(database.db);
-        if (values.status) {
-          for (const m of await migrator.getMigrations()) console.log(`${m.executedAt ? 'applied' : 'pending'}  ${m.name}`);
-          return 0;
-        }
-        const { error, results } = await migrator.migrateToLatest();
+        // Without the request timeouts: DDL on a large table may take its time (database.ts).
+        const { error, results } = await database.withoutTimeouts(async (db) => {
+          const migrator = createMigrator(db);
+          if (values.status) {
+            for (const m of await migrator.getMigrations()) console.log(`${m.executedAt ? 'applied' : 'pending'}  ${m.name}`);
+            return { error: undefined, results: undefined };
+          }
+          return migrator.migrateToLatest();
+        });
+        if (values.status) return 0;
         for (const r of results ?? []) console.log(`${r.status === 'Success' ? 'applied' : r.status.toLowerCase()}  ${r.migrationName}`);
         if (error) {
           console.error(`migration failed: ${error instanceof Error ? error.message : String(error)}`);

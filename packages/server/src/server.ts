@@ -3,7 +3,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
-import { migrateToLatest, openDatabase } from './database/database.ts';
+import { migrateDatabase, openDatabase } from './database/database.ts';
 import { serveClusterMetrics } from './observability/cluster-metrics.ts';
 import { relayClusterRevocations } from './sessions/revocation-bus.ts';
 import { loadOrCreateKeyFile } from './tokens/key-store.ts';
@@ -98,7 +98,7 @@ async function runPrimary(config: AppConfig) {
   // Done once here, so workers never race each other over migrations or key creation.
   const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'sessiond.sqlite') });
   try {
-    await migrateToLatest(database.db);
+    await migrateDatabase(database);
   } finally {
     await database.close();
   }

@@ -11,8 +11,67 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   dialect: Dialect;
+  /**
+   * Runs `work` on a connection without the fail-fast timeouts below (PostgreSQL: a separate
+   * one-connection pool, closed afterwards): migrations, whose DDL on a large table or whose wait
+   * for another instance's migration lock may rightly take longer.
+   */
+  withoutTimeouts<T>(work: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Closes the pool or file; safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * How long PostgreSQL may take before a request gives up with 503 (database_unavailable), so that
+ * a stalled or black-holed server never makes a request hang. A request that needs the database
+ * answers within about connectMs + queryMs (1.8 s) in the worst case: waiting for a pooled
+ * connection or opening one, then one statement that does not answer. Legitimate statements take
+ * milliseconds (docs/BENCHMARKS.md, at a million sessions too).
+ */
+export const postgresTimeouts = {
+  /** Opening a connection, or waiting for a free one in a full pool (pg-pool applies it to both). */
+  connectMs: 800,
+  /** Client side: a statement without an answer is abandoned and its connection destroyed. */
+  queryMs: 1000,
+  /** Server side: a statement running longer is cancelled, releasing its locks (57014). */
+  statementMs: 900,
+  /**
+   * Server side: waiting longer than this for a row lock fails (55P03) instead of committing late;
+   * e.g. a revocation queued behind another transaction's lock. Set per transaction too
+   * (SET LOCAL, see kysely-session-store.ts), which also holds behind a transaction-mode pooler
+   * that drops startup parameters.
+   */
+  lockMs: 800,
+  /** Server side: a transaction left open by a client that vanished ends, releasing its locks. */
+  idleInTransactionMs: 5000,
+} as const;
+
+/** Waits for `promise` to settle, at most `ms`; never rejects. */
+export async function settledWithin(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise?.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** The message of node-postgres's client-side query timeout (query_timeout). */
+export const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+
+/**
+ * A pg client that destroys its connection when a statement times out on the client side: the
+ * server has not answered (stopped, or the network dropped it), so the connection's state is
+ * unknown and queries queued behind it would only wait too. Destroyed, it leaves the pool, and the
+ * next query opens a fresh connection (itself bounded by connectMs).
+ */
+class FailFastClient extends pg.Client {
+  override query(...args: unknown[]): any {
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if ((error as Error | undefined)?.message === QUERY_TIMEOUT_MESSAGE) (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      });
+    }
+    return result;
+  }
 }
 
 export interface DatabaseOptions {
@@ -22,6 +81,12 @@ export interface DatabaseOptions {
   sqliteFile?: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /**
+   * SQLite's `synchronous` pragma. FULL (the default) syncs the WAL at every commit, so an
+   * acknowledged revocation or sign-out survives power loss; NORMAL only survives a process crash.
+   * NORMAL exists for the measurement in bench/sqlite-durability.ts.
+   */
+  sqliteSynchronous?: 'full' | 'normal';
 }
 
 // int8 (bigint, COUNT(*)) arrives as a string by default; our integers are epoch milliseconds and
@@ -37,8 +102,17 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
       types: pgTypes,
-      // Fail fast when the database is unreachable rather than queueing requests forever.
-      connectionTimeoutMillis: 5000,
+      Client: FailFastClient,
+      // Fail fast when the database is unreachable or stalled rather than queueing requests forever.
+      connectionTimeoutMillis: postgresTimeouts.connectMs,
+      query_timeout: postgresTimeouts.queryMs,
+      statement_timeout: postgresTimeouts.statementMs,
+      lock_timeout: postgresTimeouts.lockMs,
+      idle_in_transaction_session_timeout: postgresTimeouts.idleInTransactionMs,
+      // TCP keep-alive: a connection whose peer vanished without a word is eventually reported dead
+      // by the kernel even when idle (a busy one is destroyed at its first timed-out statement).
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       idleTimeoutMillis: 30_000,
     });
     // An idle client losing its connection (database restart) emits 'error' on the pool; without a
@@ -51,14 +125,24 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       client.on('error', () => {});
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const databaseUrl = options.databaseUrl;
     let closed = false;
     return {
       db,
       dialect: 'postgres',
+      withoutTimeouts: async (work) => {
+        const own = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1, types: pgTypes }) }) });
+        try {
+          return await work(own);
+        } finally {
+          await own.destroy();
+        }
+      },
+      // A stalled server never answers the pool's goodbyes: closing does not wait for them.
       close: async () => {
         if (closed) return;
         closed = true;
-        await db.destroy();
+        await settledWithin(db.destroy(), postgresTimeouts.queryMs);
       },
     };
   }
@@ -67,8 +151,11 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   const sqlite = new SQLite(file);
   // WAL lets readers proceed during a write; busy_timeout waits for another process's write lock
   // (the CLI, a second worker) instead of failing at once; foreign keys are off by default in SQLite.
+  // synchronous=FULL: with NORMAL, WAL mode fsyncs only at checkpoints, so the last transactions
+  // before a power loss can vanish, and a revocation we acknowledged would come back (a revoked
+  // session accepted again). FULL fsyncs the WAL at each commit; its cost is in docs/BENCHMARKS.md.
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(`synchronous = ${options.sqliteSynchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
@@ -76,6 +163,7 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   return {
     db,
     dialect: 'sqlite',
+    withoutTimeouts: (work) => work(db),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -111,6 +199,11 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
 
 export function createMigrator(db: Kysely<Database>): Migrator {
   return new Migrator({ db, provider: migrationProvider, migrationTableName: 'sessiond_migrations', migrationLockTableName: 'sessiond_migrations_lock' });
+}
+
+/** Applies every pending migration on a connection without the request timeouts (DatabaseHandle.withoutTimeouts). */
+export function migrateDatabase(database: DatabaseHandle): Promise<string[]> {
+  return database.withoutTimeouts((db) => migrateToLatest(db));
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */

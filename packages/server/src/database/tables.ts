@@ -40,6 +40,8 @@ export interface SessionEventTable {
   occurred_at: number;
   /** JSON object with event details (ip, user agent, generation…). */
   data: string | null;
+  /** PostgreSQL only: the writing transaction's id (xid8, as text), set by the database. The feed reads by it. */
+  txid?: Generated<string>;
 }
 
 export interface WebhookCursorTable {
@@ -50,6 +52,8 @@ export interface WebhookCursorTable {
   attempts: number;
   next_attempt_at: number;
   last_error: string | null;
+  /** The endpoint's place in the event feed (events/session-event.ts, FeedPosition); null before the first round. */
+  feed_position: string | null;
 }
 
 export interface AdminKeyTable {

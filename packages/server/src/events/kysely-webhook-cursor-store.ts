@@ -5,6 +5,7 @@ import type { WebhookCursor, WebhookCursorStore } from './webhook-cursor-store.t
 function toCursor(row: Selectable<WebhookCursorTable>): WebhookCursor {
   return {
     endpoint: row.endpoint,
+    feedPosition: row.feed_position,
     lastEventId: Number(row.last_event_id),
     attempts: Number(row.attempts),
     nextAttemptAtMs: Number(row.next_attempt_at),
@@ -17,11 +18,11 @@ function toCursor(row: Selectable<WebhookCursorTable>): WebhookCursor {
 /** SQL for webhook cursors (SQLite and PostgreSQL alike). */
 export function createKyselyWebhookCursorStore(db: Kysely<Database>): WebhookCursorStore {
   return {
-    async ensure(endpoint, startAfterId) {
+    async ensure(endpoint, start) {
       // Two instances starting together: one insert wins, the other does nothing.
       await db
         .insertInto('webhook_cursors')
-        .values({ endpoint, last_event_id: startAfterId, lease_owner: null, lease_until: 0, attempts: 0, next_attempt_at: 0, last_error: null })
+        .values({ endpoint, feed_position: start, last_event_id: 0, lease_owner: null, lease_until: 0, attempts: 0, next_attempt_at: 0, last_error: null })
         .onConflict((oc) => oc.column('endpoint').doNothing())
         .execute();
     },
@@ -40,14 +41,24 @@ export function createKyselyWebhookCursorStore(db: Kysely<Database>): WebhookCur
       return row ? toCursor(row) : undefined;
     },
 
-    async advance(endpoint, owner, eventId, nowMs, leaseMs) {
+    async renew(endpoint, owner, nowMs, leaseMs) {
       const result = await db
         .updateTable('webhook_cursors')
-        .set({ last_event_id: eventId, attempts: 0, next_attempt_at: 0, last_error: null, lease_until: nowMs + leaseMs })
+        .set({ lease_until: nowMs + leaseMs })
         .where('endpoint', '=', endpoint)
         .where('lease_owner', '=', owner)
-        // Never backwards, whatever a confused caller asks.
-        .where('last_event_id', '<', eventId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async advance(endpoint, owner, move, nowMs, leaseMs) {
+      const result = await db
+        .updateTable('webhook_cursors')
+        .set({ feed_position: move.to, last_event_id: move.eventId, attempts: 0, next_attempt_at: 0, last_error: null, lease_until: nowMs + leaseMs })
+        .where('endpoint', '=', endpoint)
+        .where('lease_owner', '=', owner)
+        // A compare-and-set on the position: never moved from a place it no longer is.
+        .where('feed_position', '=', move.from)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
@@ -74,26 +85,6 @@ export function createKyselyWebhookCursorStore(db: Kysely<Database>): WebhookCur
     async get(endpoint) {
       const row = await db.selectFrom('webhook_cursors').selectAll().where('endpoint', '=', endpoint).executeTakeFirst();
       return row ? toCursor(row) : undefined;
-    },
-
-    async lastSettledEventId(occurredAtOrBeforeMs) {
-      const row = await db
-        .selectFrom('session_events')
-        .select((eb) => eb.fn.max('id').as('max'))
-        .where('occurred_at', '<=', occurredAtOrBeforeMs)
-        .executeTakeFirst();
-      return Number(row?.max ?? 0);
-    },
-
-    async nextPendingOccurredAtMs(endpoint) {
-      const row = await db
-        .selectFrom('session_events')
-        .select('occurred_at')
-        .where('id', '>', (eb) => eb.selectFrom('webhook_cursors').select('last_event_id').where('endpoint', '=', endpoint))
-        .orderBy('id', 'asc')
-        .limit(1)
-        .executeTakeFirst();
-      return row ? Number(row.occurred_at) : null;
     },
   };
 }

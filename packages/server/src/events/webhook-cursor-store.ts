@@ -1,7 +1,11 @@
+import type { FeedPosition } from './session-event.ts';
+
 /** Where one webhook endpoint stands in the outbox; shared by every instance through the database. */
 export interface WebhookCursor {
   endpoint: string;
-  /** Every event up to this id has been acknowledged (2xx) by the endpoint. */
+  /** The endpoint's place in the event feed: every event before it has been acknowledged (2xx). */
+  feedPosition: FeedPosition | null;
+  /** The id of the last acknowledged event (for the record: delivery follows feedPosition). */
   lastEventId: number;
   /** Failed attempts at the next event since the last success (drives the backoff). */
   attempts: number;
@@ -25,20 +29,22 @@ export interface WebhookFailure {
  * lease (paused past its expiry, and another took over) cannot move the cursor under the new holder.
  */
 export interface WebhookCursorStore {
-  /** Creates the endpoint's cursor if it has none, at `startAfterId`: a new endpoint receives events from then on. */
-  ensure(endpoint: string, startAfterId: number): Promise<void>;
+  /** Creates the endpoint's cursor if it has none, at `start` (the feed's head): a new endpoint receives events from then on. */
+  ensure(endpoint: string, start: FeedPosition): Promise<void>;
   /** Takes the lease if it is free, expired or already ours, until nowMs + leaseMs; the cursor, or undefined while another owner holds it. */
   acquire(endpoint: string, owner: string, nowMs: number, leaseMs: number): Promise<WebhookCursor | undefined>;
-  /** After a 2xx: moves the cursor forward to `eventId`, clears the backoff, renews the lease. False when the lease is no longer ours. */
-  advance(endpoint: string, owner: string, eventId: number, nowMs: number, leaseMs: number): Promise<boolean>;
+  /** Extends our lease to nowMs + leaseMs (a heartbeat during a long POST). False when the lease is no longer ours. */
+  renew(endpoint: string, owner: string, nowMs: number, leaseMs: number): Promise<boolean>;
+  /**
+   * After a 2xx: moves the cursor from `from` to `to` (the acknowledged event's feed position),
+   * clears the backoff, renews the lease. False, changing nothing, when the lease is no longer ours
+   * or the cursor is no longer at `from`.
+   */
+  advance(endpoint: string, owner: string, move: { from: FeedPosition; to: FeedPosition; eventId: number }, nowMs: number, leaseMs: number): Promise<boolean>;
   /** Records a failed attempt and when to try again. False when the lease is no longer ours. */
   recordFailure(endpoint: string, owner: string, failure: WebhookFailure): Promise<boolean>;
   /** Gives the lease up (graceful shutdown), so another instance takes over without waiting for expiry. */
   release(endpoint: string, owner: string): Promise<void>;
   /** The cursor as stored; undefined when the endpoint has none. */
   get(endpoint: string): Promise<WebhookCursor | undefined>;
-  /** The highest event id whose occurred_at is at or before `occurredAtOrBeforeMs`; 0 when there is none. */
-  lastSettledEventId(occurredAtOrBeforeMs: number): Promise<number>;
-  /** occurred_at of the next event the endpoint has not acknowledged; null when it is up to date. */
-  nextPendingOccurredAtMs(endpoint: string): Promise<number | null>;
 }

@@ -23,9 +23,11 @@ export interface WebhookDelivererOptions {
   timeoutMs: number;
   /** Events per endpoint per round. */
   batchSize: number;
-  /** Only events at least this old (occurred_at, injected clock) are delivered: see settledPrefix. */
-  settleMs: number;
-  /** How long a lease lasts unless renewed; renewed before every POST, so it must exceed timeoutMs. */
+  /**
+   * How long a lease lasts unless renewed. The holder renews it at every round, every POST, and
+   * every leaseMs / 3 from a heartbeat while it runs, so a POST may take longer than the lease; a
+   * holder that dies (kill -9) frees its endpoints within leaseMs.
+   */
   leaseMs: number;
   retry: WebhookRetryPolicy;
   userAgent: string;
@@ -35,8 +37,7 @@ export const webhookDeliveryDefaults = {
   pollIntervalMs: 1000,
   timeoutMs: 5000,
   batchSize: 100,
-  settleMs: 2000,
-  leaseMs: 30_000,
+  leaseMs: 3000,
   retry: { initialDelayMs: 1000, maxDelayMs: 5 * 60_000, jitterRatio: 0.2 },
 } satisfies Partial<WebhookDelivererOptions>;
 
@@ -101,25 +102,6 @@ export function retryDelayMs(failures: number, retry: WebhookRetryPolicy, random
   return Math.round(capped * (1 - retry.jitterRatio * random()));
 }
 
-/**
- * The events of a batch (oldest id first) that may be delivered now: the longest prefix whose
- * occurred_at is at least settleMs old.
- *
- * Why: on PostgreSQL an event's id comes from a sequence at INSERT, not at COMMIT, so a transaction
- * that took id 7 can commit after another one that took id 8. Had the cursor already moved past 8,
- * event 7 would never be delivered. Every event is stamped (occurred_at) just before its
- * transaction starts, so once occurred_at is settleMs old, we assume that every transaction that
- * could still hold a lower id has committed: the assumption is that a session transaction commits
- * within settleMs (2 s) of its stamp, minus any clock difference between instances. Stopping at
- * the first unsettled event (rather than skipping it) keeps delivery in id order even when the
- * stamps of two instances are not in id order. On SQLite writers are serialised, ids are in commit
- * order and the delay only costs latency.
- */
-export function settledPrefix(batch: SessionEvent[], settledAtOrBeforeMs: number): SessionEvent[] {
-  const firstUnsettled = batch.findIndex((e) => e.occurredAtMs > settledAtOrBeforeMs);
-  return firstUnsettled === -1 ? batch : batch.slice(0, firstUnsettled);
-}
-
 /** Logs and metrics name an endpoint without its query string or fragment. */
 function displayEndpoint(url: string): string {
   const u = new URL(url);
@@ -138,6 +120,8 @@ interface EndpointState {
   url: string;
   display: string;
   round: Promise<WebhookRoundResult> | undefined;
+  /** Aborts the POST in flight when the heartbeat finds the lease lost. */
+  inFlight: AbortController | undefined;
   nextPendingOccurredAtMs: number | null;
   delivered: number;
   failures: number;
@@ -151,12 +135,13 @@ const MAX_ROUNDS_PER_POLL = 10;
  * Delivers the session-event outbox to the configured webhook endpoints: at least once, in event id
  * order per endpoint, signed (webhook-signature.ts).
  *
- * Per endpoint, one row of webhook_cursors holds the position (the last acknowledged event id), the
- * backoff and a lease. A round takes the lease with a conditional UPDATE (free, expired or already
- * ours), reads the next batch after the cursor, and POSTs the settled events one at a time; each 2xx
- * moves the cursor and renews the lease in one conditional UPDATE, so every POST starts with a
- * fresh lease (leaseMs > timeoutMs). The first failure records the backoff and ends the round: no
- * later event overtakes it. Whoever dies (the receiver, this process), the cursor names the last
+ * Per endpoint, one row of webhook_cursors holds the position (a place in the event feed:
+ * EventStore.feedAfter, which returns every event once its transaction has committed, however late),
+ * the backoff and a lease. A round takes the lease with a conditional UPDATE (free, expired or
+ * already ours), reads the next batch after the position, and POSTs the events one at a time; each
+ * 2xx moves the position and renews the lease in one conditional UPDATE; a heartbeat renews it
+ * meanwhile, so a dead holder frees it within leaseMs. The first failure records the backoff and
+ * ends the round: no later event overtakes it. Whoever dies (the receiver, this process), the cursor names the last
  * acknowledged event; a crash between a 2xx and the cursor write means that event is delivered
  * again (at least once: receivers deduplicate by webhook-id). Another instance takes an expired
  * lease over and continues from the cursor.
@@ -164,11 +149,18 @@ const MAX_ROUNDS_PER_POLL = 10;
  * Rounds run on a timer in the background, with Node's fetch: nothing here runs inside a request.
  */
 export class WebhookDeliverer {
-  /** This process's lease identity; random, so a restarted process never takes an old lease for its own. */
+  /**
+   * This process's lease identity; random, so a restarted process never takes an old lease for its
+   * own. A stable identity (a host name, a configured instance id) would let a restart resume at
+   * once, but two processes given the same one (a copied configuration, a container restarted
+   * while the old one still runs) would both believe they hold the lease and deliver side by side,
+   * out of order. A restart waits for its old lease instead: at most leaseMs (3 s).
+   */
   readonly owner = `${process.pid}-${crypto.randomUUID()}`;
   private readonly options: WebhookDelivererOptions;
   private readonly endpoints: EndpointState[];
   private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private stopping = false;
 
@@ -178,11 +170,12 @@ export class WebhookDeliverer {
   ) {
     this.options = { ...webhookDeliveryDefaults, ...options };
     if (this.options.secret.length < 32) throw new Error('The webhook secret must have at least 32 characters.');
-    if (this.options.leaseMs <= this.options.timeoutMs) throw new Error('The webhook lease must outlast one delivery timeout.');
+    if (this.options.leaseMs < 300) throw new Error('The webhook lease must last at least 300 ms (it is renewed every third of it).');
     this.endpoints = [...new Set(this.options.endpoints)].map((url) => ({
       url,
       display: displayEndpoint(url),
       round: undefined,
+      inFlight: undefined,
       nextPendingOccurredAtMs: null,
       delivered: 0,
       failures: 0,
@@ -191,20 +184,42 @@ export class WebhookDeliverer {
   }
 
   /**
-   * Creates the cursors of endpoints seen for the first time, at the newest settled event: a new
-   * endpoint receives the events from its configuration on, not the whole audit log. Known endpoints
-   * keep their cursor (a restart resumes where delivery stopped).
+   * Creates the cursors of endpoints seen for the first time, at the feed's head: a new endpoint
+   * receives the events from its configuration on, not the whole audit log. Known endpoints keep
+   * their cursor (a restart resumes where delivery stopped).
    */
   async init(): Promise<void> {
-    const startAfterId = await this.deps.cursors.lastSettledEventId(this.deps.clock.now() - this.options.settleMs);
-    for (const endpoint of this.endpoints) await this.deps.cursors.ensure(endpoint.url, startAfterId);
+    const head = await this.deps.events.feedHead();
+    for (const endpoint of this.endpoints) await this.deps.cursors.ensure(endpoint.url, head);
   }
 
-  /** Starts the background timer (unless pollIntervalMs is 0). */
+  /** Starts the background timer and the lease heartbeat (unless pollIntervalMs is 0). */
   start(): void {
     if (this.timer || this.stopping || this.options.pollIntervalMs <= 0) return;
     this.timer = setInterval(() => void this.drain(), this.options.pollIntervalMs);
     this.timer.unref();
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.floor(this.options.leaseMs / 3));
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Renews the leases this process holds; run every leaseMs / 3, so a POST that outlasts the lease
+   * (up to timeoutMs) keeps it, and a paused or dead process loses it within leaseMs. A lease found
+   * lost aborts the POST in flight: the new holder sends that event again (at least once).
+   */
+  async renewLeases(): Promise<void> {
+    await Promise.all(
+      this.endpoints.filter((endpoint) => endpoint.leaseHeld && !this.stopping).map(async (endpoint) => {
+        try {
+          if (await this.deps.cursors.renew(endpoint.url, this.owner, this.deps.clock.now(), this.options.leaseMs)) return;
+          endpoint.leaseHeld = false;
+          endpoint.inFlight?.abort();
+        } catch (error) {
+          // The database does not answer: the lease will lapse unless a later renewal succeeds.
+          this.deps.log.warn({ endpoint: endpoint.display, err: error }, 'webhook lease not renewed');
+        }
+      }),
+    );
   }
 
   /**
@@ -223,7 +238,9 @@ export class WebhookDeliverer {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.timer = undefined;
+    this.heartbeat = undefined;
     await this.draining;
     await Promise.all(this.endpoints.map((endpoint) => endpoint.round));
     for (const endpoint of this.endpoints) {
@@ -291,24 +308,33 @@ export class WebhookDeliverer {
     const result: WebhookRoundResult = { endpoint: endpoint.display, leaseHeld: false, delivered: 0, more: false };
     if (this.stopping) return result;
     const { cursors, events, clock, log } = this.deps;
-    const { leaseMs, batchSize, settleMs, retry } = this.options;
+    const { leaseMs, batchSize, retry } = this.options;
     try {
       const nowMs = clock.now();
       const cursor = await cursors.acquire(endpoint.url, this.owner, nowMs, leaseMs);
       endpoint.leaseHeld = result.leaseHeld = cursor !== undefined;
-      if (!cursor && !(await cursors.get(endpoint.url))) await this.init(); // the row was deleted by hand
+      const stored = cursor ?? (await cursors.get(endpoint.url));
+      if (!stored) await this.init(); // the row was deleted by hand
+      let position = stored?.feedPosition ?? (await events.feedHead());
+      // The events after the position: every one committed so far, however late its commit.
+      const page = await events.feedAfter(position, { limit: batchSize });
+      let pending = page.events;
       if (cursor && nowMs >= cursor.nextAttemptAtMs) {
-        const batch = await events.list({ afterId: cursor.lastEventId }, batchSize);
         let attempts = cursor.attempts;
-        for (const event of settledPrefix(batch, nowMs - settleMs)) {
-          if (this.stopping) break;
-          const failure = await this.post(endpoint.url, event);
+        for (const [index, event] of page.events.entries()) {
+          if (this.stopping || !endpoint.leaseHeld) break;
+          const failure = await this.post(endpoint, event);
           if (failure === undefined) {
-            if (!(await cursors.advance(endpoint.url, this.owner, event.id, clock.now(), leaseMs))) {
+            // After the last event of a page that ended its segment, the page's position (the
+            // start of the next segment) says the same, and the next read starts from there.
+            const to = index === page.events.length - 1 && !page.more ? page.position : event.position;
+            if (!(await cursors.advance(endpoint.url, this.owner, { from: position, to, eventId: event.id }, clock.now(), leaseMs))) {
               // We lost the lease (paused past its expiry): the new holder continues from the cursor.
               endpoint.leaseHeld = result.leaseHeld = false;
               break;
             }
+            position = to;
+            pending = page.events.slice(index + 1);
             attempts = 0;
             result.delivered++;
             endpoint.delivered++;
@@ -324,7 +350,7 @@ export class WebhookDeliverer {
         }
         result.more = result.delivered === batchSize;
       }
-      endpoint.nextPendingOccurredAtMs = await cursors.nextPendingOccurredAtMs(endpoint.url);
+      endpoint.nextPendingOccurredAtMs = pending[0]?.occurredAtMs ?? null;
     } catch (error) {
       // The database is unreachable, most likely: nothing moved, the next round tries again.
       log.warn({ endpoint: endpoint.display, err: error }, 'webhook delivery round failed');
@@ -333,8 +359,11 @@ export class WebhookDeliverer {
   }
 
   /** POSTs one event; undefined on a 2xx, else a short reason. */
-  private async post(url: string, event: SessionEvent): Promise<string | undefined> {
+  private async post(endpoint: EndpointState, event: SessionEvent): Promise<string | undefined> {
+    const url = endpoint.url;
     const body = JSON.stringify(webhookPayload(event));
+    const lost = new AbortController();
+    endpoint.inFlight = lost;
     const signature = signWebhook(this.options.secret, { id: String(event.id), timestampSeconds: Math.floor(this.deps.clock.now() / 1000), body });
     try {
       const response = await fetch(url, {
@@ -344,13 +373,15 @@ export class WebhookDeliverer {
         // A redirect is no acknowledgement, and following it would send the signed event to a URL
         // nobody configured.
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), lost.signal]),
       });
       // The answer's body is not needed; dropping it frees the connection.
       await response.body?.cancel().catch(() => {});
       return response.status >= 200 && response.status < 300 ? undefined : `HTTP ${response.status}`;
     } catch (error) {
-      return describeFailure(error, this.options.timeoutMs);
+      return lost.signal.aborted ? 'lease lost' : describeFailure(error, this.options.timeoutMs);
+    } finally {
+      endpoint.inFlight = undefined;
     }
   }
 }

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { isDatabaseTimeout } from '../database/errors.ts';
 import proxyAddr from '@fastify/proxy-addr';
 import type { AccessLog } from '../observability/access-log.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
@@ -119,7 +120,13 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       answer
         .then(
           (value) => (value === undefined || stopped ? fallback(request, response) : send(request, response, found.route, value, startedAt)),
-          () => fallback(request, response),
+          (error: unknown) => {
+            // Fastify answers, errors included, reading again (a dropped connection is retried on
+            // a fresh one); but after a timeout it must not wait on the database a second time (a
+            // stalled database would double the time to a 503): it throws this error instead.
+            if (isDatabaseTimeout(error)) readErrors.set(request, error);
+            fallback(request, response);
+          },
         )
         // Neither can throw in practice; if one did, end this response rather than the process.
         .catch((error: unknown) => response.destroy(error instanceof Error ? error : undefined));
@@ -176,4 +183,18 @@ export function createHttpServer(
   server.setTimeout(options.connectionTimeout);
   if (options.maxRequestsPerSocket && options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
   return server;
+}
+
+/** Read errors of requests the fast path handed to Fastify (a failed FastRoute.answer), by request. */
+const readErrors = new WeakMap<IncomingMessage, unknown>();
+
+/**
+ * The error of the fast path's database read for this request, if it timed out, removed once taken.
+ * Fastify's preHandler (after authentication and validation, so a 401 or 400 still comes first)
+ * throws it to the error handler instead of reading again: one 503 after one timeout, not two.
+ */
+export function takeFastPathReadError(request: IncomingMessage): unknown {
+  const error = readErrors.get(request);
+  readErrors.delete(request);
+  return error;
 }

@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { postgresTimeouts } from '../database/database.ts';
 import type { Database, SessionTable } from '../database/tables.ts';
 import { appendEvents } from '../events/kysely-event-store.ts';
 import type { NewSessionEvent } from '../events/session-event.ts';
@@ -46,6 +47,17 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     occurredAtMs: s.createdAtMs,
     data: { ipAddress: s.ipAddress, userAgent: s.userAgent },
   });
+  /**
+   * A revoking transaction either commits within a bound or fails (503), never is acknowledged
+   * late: on PostgreSQL its lock waits and statements are bounded for this transaction (SET LOCAL),
+   * whatever the connection's own settings (a pooler may have dropped them). The revocation feed
+   * does not need this (it reads by commit, however late), but the caller does: an answer within
+   * seconds. SQLite: busy_timeout bounds the wait for the write lock.
+   */
+  const bounded = async (trx: Transaction<Database>) => {
+    if (!isPostgres) return;
+    await sql`select set_config('lock_timeout', ${`${postgresTimeouts.lockMs}ms`}, true), set_config('statement_timeout', ${`${postgresTimeouts.statementMs}ms`}, true)`.execute(trx);
+  };
   // Every "active" query carries the same three conditions; built once here.
   const active = (userId: string, window: { nowMs: number; idleCutoffMs: number }) =>
     db
@@ -82,6 +94,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           await appendEvents(trx, [createdEvent(s)]);
           return { created: true, evictedIds: [] as string[] };
         }
+        await bounded(trx); // it may revoke (evict)
         // Serialise concurrent sign-ins of one user so two of them cannot both see "one slot left".
         // PostgreSQL: row lock on the user. SQLite: a write transaction is already exclusive.
         if (isPostgres) await trx.selectFrom('users').select('id').where('id', '=', s.userId).forUpdate().execute();
@@ -192,6 +205,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
 
     async revoke(sessionId, userId, reason, window) {
       return db.transaction().execute(async (trx) => {
+        await bounded(trx);
         const rows = await trx
           .updateTable('sessions')
           .set({ revoked_at: window.nowMs, revoke_reason: reason })
@@ -210,6 +224,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
 
     async revokeAll(userId, reason, window, options = {}) {
       return db.transaction().execute(async (trx) => {
+        await bounded(trx);
         let query = trx
           .updateTable('sessions')
           .set({ revoked_at: window.nowMs, revoke_reason: reason })
@@ -240,6 +255,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
         if (ids.length === 0) continue;
         // Re-check "still unrevoked" in the write: a concurrent revocation keeps its own reason.
         const rows = await db.transaction().execute(async (trx) => {
+          await bounded(trx);
           const updated = await trx
             .updateTable('sessions')
             .set({ revoked_at: window.nowMs, revoke_reason: reason })
@@ -264,17 +280,6 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
         .where('id', 'in', (eb) => eb.selectFrom('sessions').select('id').where('revoked_at', '<', endedBeforeMs).limit(limit))
         .executeTakeFirst();
       return Number(result.numDeletedRows);
-    },
-
-    async revokedSince(sinceMs, limit) {
-      const rows = await db
-        .selectFrom('sessions')
-        .select(['id', 'revoked_at'])
-        .where('revoked_at', '>=', sinceMs)
-        .orderBy('revoked_at', 'asc')
-        .limit(limit)
-        .execute();
-      return rows.map((r) => ({ id: r.id, revokedAtMs: Number(r.revoked_at) }));
     },
   };
 }

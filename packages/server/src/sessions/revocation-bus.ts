@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { postgresTimeouts, settledWithin } from '../database/database.ts';
 
 /**
  * Push channels that tell other processes "these sessions were just revoked", so their caches
@@ -24,6 +25,8 @@ export interface BusHandlers {
 }
 
 const CHANNEL = 'sessiond:revocations';
+/** How often the LISTEN connection proves it is alive. */
+const LISTEN_PING_INTERVAL_MS = 5000;
 const PG_CHANNEL = 'sessiond_revocations';
 /** PostgreSQL NOTIFY payloads are limited to 8000 bytes: 100 UUIDs as JSON is about 3.9 KB. */
 const CHUNK = 100;
@@ -113,11 +116,22 @@ export function createPostgresBus(url: string, notify: (channel: string, payload
   async function connect(isReconnect: boolean): Promise<void> {
     if (closed || !handlers) return;
     const h = handlers;
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    // Bounded like the pool (database/database.ts): a stalled server fails the connect, the LISTEN
+    // or the ping below within a second, and the connection is replaced (with onGap) once the
+    // server answers again. Without the ping, a silently stalled LISTEN connection looks healthy.
+    const c = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: postgresTimeouts.connectMs,
+      query_timeout: postgresTimeouts.queryMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    let ping: NodeJS.Timeout | undefined;
     c.on('notification', (msg) => {
       if (msg.channel === PG_CHANNEL && msg.payload) h.onRevoked(parseIds(msg.payload));
     });
     const lost = (error?: unknown) => {
+      clearInterval(ping);
       if (client !== c) return;
       client = undefined;
       if (error) h.onError(error);
@@ -131,6 +145,11 @@ export function createPostgresBus(url: string, notify: (channel: string, payload
       await c.query(`LISTEN ${PG_CHANNEL}`);
       client = c;
       retryMs = 100;
+      ping = setInterval(() => {
+        if (closed) clearInterval(ping);
+        else c.query('select 1').catch(lost);
+      }, LISTEN_PING_INTERVAL_MS);
+      ping.unref();
       if (isReconnect) h.onGap();
     } catch (error) {
       h.onError(error);
@@ -163,7 +182,8 @@ export function createPostgresBus(url: string, notify: (channel: string, payload
       if (timer) clearTimeout(timer);
       const c = client;
       client = undefined;
-      await c?.end().catch(() => {});
+      // A stalled server never acknowledges the goodbye: shutdown does not wait for it.
+      await settledWithin(c?.end(), postgresTimeouts.queryMs);
     },
   };
 }

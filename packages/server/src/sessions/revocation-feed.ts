@@ -1,39 +1,41 @@
 import type { Clock } from '../clock.ts';
+import type { EventStore, FeedPosition, SessionEventType } from '../events/session-event.ts';
 import type { SessionCache } from './session-cache.ts';
-import type { SessionStore } from './session-store.ts';
 
 export interface RevocationFeedOptions {
   pollIntervalMs: number;
-  /**
-   * Each poll re-reads revocations this far back, so a revocation whose transaction committed a
-   * little after its revoked_at timestamp (or was stamped by a process with a slightly slower
-   * clock) is still seen.
-   */
-  overlapMs: number;
-  /** Rows per poll; more than this means the feed cannot tell what it missed: clear the cache. */
+  /** Events per read; a poll reads on until it has caught up. */
+  pageSize: number;
+  /** More revocations than this in one poll: the cache is cleared instead of tombstoned one by one. */
   batchLimit: number;
 }
 
+/** The events after which a cached session must be refused: every revocation path writes one of them. */
+export const revocationEventTypes: readonly SessionEventType[] = ['session.revoked', 'session.expired'];
+
 /**
- * Tells this process about revocations made by other processes, by polling the sessions table's
- * revoked_at index. It is the guaranteed path; push channels (Redis pub/sub, LISTEN/NOTIFY) only
- * make it faster. Every successful poll marks the cache as synced; a failed poll does not, so the
- * cache stops being trusted once the feed is older than its staleness bound.
+ * Tells this process about revocations made by other processes, by reading the session-event feed
+ * (EventStore.feedAfter) from where the previous poll stopped. It is the guaranteed path; push
+ * channels (Redis pub/sub, LISTEN/NOTIFY) only make it faster.
+ *
+ * The feed returns every revocation once its transaction has committed, however late that commit
+ * is (a lock wait, a slow disk, a synchronous standby): no look-back window, no assumption about
+ * transaction length or clocks. Every poll that reads up to the feed's head marks the cache as
+ * synced (as of the poll's start); a failed poll does not, so the cache stops being trusted once
+ * the feed is older than its staleness bound.
  */
 export class RevocationFeed {
   private timer: NodeJS.Timeout | undefined;
-  private cursorMs: number;
+  private position: FeedPosition | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly events: EventStore,
     private readonly cache: SessionCache,
     private readonly clock: Clock,
     private readonly options: RevocationFeedOptions,
     private readonly onError: (error: unknown) => void = () => {},
-  ) {
-    this.cursorMs = clock.now();
-  }
+  ) {}
 
   start(): void {
     if (this.timer) return;
@@ -58,13 +60,19 @@ export class RevocationFeed {
   private async poll(): Promise<void> {
     const startedAtMs = this.clock.now();
     try {
-      const rows = await this.store.revokedSince(this.cursorMs - this.options.overlapMs, this.options.batchLimit);
-      if (rows.length >= this.options.batchLimit) {
-        this.cache.clear();
-      } else {
-        this.cache.markRevoked(rows.map((r) => r.id));
+      // The first poll starts at the head: the cache is empty then, and whatever was revoked before
+      // is visible to every later database read.
+      let position = this.position ?? (await this.events.feedHead());
+      let seen = 0;
+      for (;;) {
+        const page = await this.events.feedAfter(position, { limit: this.options.pageSize, types: revocationEventTypes });
+        seen += page.events.length;
+        if (seen > this.options.batchLimit) this.cache.clear();
+        else this.cache.markRevoked(page.events.map((e) => e.sessionId));
+        position = page.position;
+        this.position = position; // a later failure resumes from here, nothing read is read again
+        if (!page.more) break;
       }
-      this.cursorMs = startedAtMs;
       this.cache.markSynced(startedAtMs);
     } catch (error) {
       this.onError(error);

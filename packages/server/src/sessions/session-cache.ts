@@ -39,6 +39,7 @@ export function toCached(record: SessionRecord): CachedSession {
 export class SessionCache {
   private readonly entries = new Map<string, CachedSession>();
   private lastSyncAtMs = Number.NEGATIVE_INFINITY;
+  private tombstoneEpoch = 0;
 
   constructor(
     private readonly options: { maxEntries: number; maxStalenessMs: number },
@@ -58,9 +59,21 @@ export class SessionCache {
     return this.entries.get(sessionId);
   }
 
-  /** Stores state read from the database, unless the session is already known to be revoked. */
-  fill(entry: CachedSession): void {
-    if (this.options.maxEntries <= 0) return;
+  /**
+   * Changes whenever tombstones are dropped (clear(), or a revoked entry evicted). A read that
+   * started before such a change may have seen a session just before a revocation whose tombstone
+   * is gone, and the feed will not report that revocation again: its fill is discarded.
+   */
+  get epoch(): number {
+    return this.tombstoneEpoch;
+  }
+
+  /**
+   * Stores state read from the database, unless the session is already known to be revoked, or
+   * tombstones were dropped since the read started (`readStartedAtEpoch`, from `epoch`).
+   */
+  fill(entry: CachedSession, readStartedAtEpoch: number = this.tombstoneEpoch): void {
+    if (this.options.maxEntries <= 0 || readStartedAtEpoch !== this.tombstoneEpoch) return;
     const existing = this.entries.get(entry.id);
     if (existing?.revoked) return;
     if (!existing && this.entries.size >= this.options.maxEntries) this.evictOldest();
@@ -83,6 +96,7 @@ export class SessionCache {
   /** Drops every entry (after a feed gap too large to reconcile). */
   clear(): void {
     this.entries.clear();
+    this.tombstoneEpoch++;
   }
 
   get size(): number {
@@ -90,7 +104,9 @@ export class SessionCache {
   }
 
   private evictOldest(): void {
-    const oldest = this.entries.keys().next();
-    if (!oldest.done) this.entries.delete(oldest.value);
+    const oldest = this.entries.entries().next();
+    if (oldest.done) return;
+    this.entries.delete(oldest.value[0]);
+    if (oldest.value[1].revoked) this.tombstoneEpoch++;
   }
 }

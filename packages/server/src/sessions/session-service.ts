@@ -88,10 +88,11 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
     const hit = fromCache(sessionId, nowMs);
     telemetry.cacheLookup(hit !== undefined);
     if (hit) return hit;
+    const epoch = cache.epoch;
     const record = await store.get(sessionId);
     if (!record) return undefined;
     const entry = toCached(record);
-    cache.fill(entry);
+    cache.fill(entry, epoch);
     // fill() keeps a tombstone over a fresher read; return what the cache now holds.
     return cache.get(sessionId) ?? entry;
   }

@@ -58,6 +58,4 @@ export interface SessionStore {
   markExpired(window: ActiveWindow, limit: number): Promise<Array<{ id: string; userId: string; reason: 'idle_timeout' | 'absolute_timeout' }>>;
   /** Deletes up to `limit` sessions that ended before `endedBeforeMs`; returns how many. */
   purgeEnded(endedBeforeMs: number, limit: number): Promise<number>;
-  /** Ids of sessions revoked at or after sinceMs (the cross-process revocation feed). */
-  revokedSince(sinceMs: number, limit: number): Promise<Array<{ id: string; revokedAtMs: number }>>;
 }

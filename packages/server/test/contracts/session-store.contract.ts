@@ -6,14 +6,15 @@ import type { Database } from '../../src/database/tables.ts';
 import { activeWindow, type LifetimePolicy, type SessionRecord } from '../../src/sessions/session.ts';
 import type { SessionStore } from '../../src/sessions/session-store.ts';
 import type { UserStore } from '../../src/users/user-store.ts';
-import { createKyselyEventStore } from '../../src/events/kysely-event-store.ts';
+import { appendEvents } from '../../src/events/kysely-event-store.ts';
+import { InvalidFeedPositionError, type EventStore } from '../../src/events/session-event.ts';
 
 /**
  * The storage contract, written once and run against every backend (SQLite always, PostgreSQL in
  * CI): whatever a backend does inside, these are the answers the services rely on.
  */
 export interface StoreFactory {
-  (t: import('node:test').TestContext): Promise<{ sessions: SessionStore; users: UserStore; db: Kysely<Database> } | undefined>;
+  (t: import('node:test').TestContext): Promise<{ sessions: SessionStore; users: UserStore; events: EventStore; db: Kysely<Database>; dialect: 'sqlite' | 'postgres' } | undefined>;
 }
 
 const policy: LifetimePolicy = { idleTimeoutMs: 3_600_000, absoluteLifetimeMs: 86_400_000 };
@@ -151,23 +152,87 @@ export function sessionStoreContract(open: StoreFactory) {
     assert.equal(await s.sessions.countActive(bob, window), 1);
   });
 
-  test('revokedSince feeds other processes: ids revoked at or after a time, oldest first, bounded', async (t) => {
+  test('the event feed: every event once, from a position, in pages, filtered, resumable', async (t) => {
     const s = await open(t);
     if (!s) return;
     const userId = await seedUser(s.users);
+    const before = session(userId);
+    await s.sessions.create(before);
+    const head = await s.events.feedHead();
+    assert.deepEqual((await s.events.feedAfter(head, { limit: 10 })).events, [], 'a new reader starts after what exists');
     const rs = [session(userId), session(userId), session(userId)];
     for (const r of rs) await s.sessions.create(r);
     await s.sessions.revoke(rs[0]!.id, userId, 'user_revoked', activeWindow(policy, T0 + 10));
     await s.sessions.revoke(rs[1]!.id, userId, 'user_revoked', activeWindow(policy, T0 + 20));
-    assert.deepEqual((await s.sessions.revokedSince(T0 + 15, 100)).map((r) => r.id), [rs[1]!.id]);
-    assert.deepEqual((await s.sessions.revokedSince(T0, 100)).map((r) => r.id), [rs[0]!.id, rs[1]!.id]);
-    assert.equal((await s.sessions.revokedSince(T0, 1)).length, 1);
+
+    const all = await s.events.feedAfter(head, { limit: 100 });
+    assert.deepEqual(all.events.map((e) => [e.type, e.sessionId]), [
+      ['session.created', rs[0]!.id], ['session.created', rs[1]!.id], ['session.created', rs[2]!.id],
+      ['session.revoked', rs[0]!.id], ['session.revoked', rs[1]!.id],
+    ]);
+    assert.equal(all.more, false);
+    assert.deepEqual((await s.events.feedAfter(all.position, { limit: 100 })).events, [], 'nothing twice');
+    // Pages of 2, resumed from each page's position, give the same events.
+    const paged: string[] = [];
+    let position = head;
+    for (let page = await s.events.feedAfter(position, { limit: 2 }); ; page = await s.events.feedAfter(position, { limit: 2 })) {
+      paged.push(...page.events.map((e) => `${e.type} ${e.sessionId}`));
+      position = page.position;
+      if (!page.more) break;
+    }
+    assert.deepEqual(paged, all.events.map((e) => `${e.type} ${e.sessionId}`));
+    // Resuming from an event's own position continues right after it (an SSE Last-Event-ID).
+    assert.deepEqual((await s.events.feedAfter(all.events[2]!.position, { limit: 100 })).events.map((e) => e.sessionId), [rs[0]!.id, rs[1]!.id]);
+    const revocations = await s.events.feedAfter(head, { limit: 100, types: ['session.revoked'] });
+    assert.deepEqual(revocations.events.map((e) => e.sessionId), [rs[0]!.id, rs[1]!.id]);
+    await s.sessions.revoke(rs[2]!.id, userId, 'user_revoked', activeWindow(policy, T0 + 30));
+    assert.deepEqual((await s.events.feedAfter(revocations.position, { limit: 100, types: ['session.revoked'] })).events.map((e) => e.sessionId), [rs[2]!.id]);
+    for (const bad of ['', 'x', '1/2', '../../etc', `${'9'.repeat(30)}`, "1:1:/'; drop table users;--/0"]) {
+      await assert.rejects(s.events.feedAfter(bad, { limit: 1 }), InvalidFeedPositionError, `refused: ${bad}`);
+    }
+  });
+
+  test('the event feed returns an event whose transaction commits after later ones, once (no look-back window)', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const event = (sessionId: string, occurredAtMs: number) => ({ type: 'session.revoked' as const, sessionId, userId: 'u', reason: 'user_revoked', occurredAtMs });
+    const start = await s.events.feedHead();
+    if (s.dialect === 'sqlite') {
+      // One writer at a time: a transaction's events cannot commit behind a later one's. What is
+      // left to check is that no timestamp matters: an event stamped long ago is still read.
+      await appendEvents(s.db, [event('stamped-an-hour-ago', T0 - 3_600_000)]);
+      assert.deepEqual((await s.events.feedAfter(start, { limit: 10 })).events.map((e) => e.sessionId), ['stamped-an-hour-ago']);
+      return;
+    }
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    let inserted!: () => void;
+    const insertedLow = new Promise<void>((resolve) => (inserted = resolve));
+    const slow = s.db.transaction().execute(async (trx) => {
+      await appendEvents(trx, [event('late', T0 - 3_600_000)]); // the lower id and an old stamp, committed last
+      inserted();
+      await held;
+    });
+    let page;
+    try {
+      await insertedLow;
+      await appendEvents(s.db, [event('early', T0)]);
+      page = await s.events.feedAfter(start, { limit: 10 });
+      assert.deepEqual(page.events.map((e) => e.sessionId), ['early'], 'the uncommitted one is not visible yet');
+    } finally {
+      commit();
+      await slow;
+    }
+    const after = await s.events.feedAfter(page.position, { limit: 10 });
+    assert.deepEqual(after.events.map((e) => e.sessionId), ['late'], 'read once it committed, although its id is lower and its stamp an hour old');
+    assert.deepEqual((await s.events.feedAfter(after.position, { limit: 10 })).events, []);
+    assert.deepEqual((await s.events.feedAfter(start, { limit: 10 })).events.map((e) => e.sessionId), ['late', 'early'], 'one read of both: id order');
   });
 
   test('every change writes its events in the same transaction (audit log / outbox)', async (t) => {
     const s = await open(t);
     if (!s) return;
-    const events = createKyselyEventStore(s.db);
+    const events = s.events;
     const userId = await seedUser(s.users);
     const [a, b, c] = [session(userId), session(userId), session(userId, { lastActiveAtMs: T0 - policy.idleTimeoutMs })];
     for (const r of [a, b, c]) await s.sessions.create(r);

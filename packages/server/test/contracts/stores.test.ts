@@ -1,5 +1,6 @@
 import { describe } from 'node:test';
 import { migrateToLatest } from '../../src/database/database.ts';
+import { createKyselyEventStore } from '../../src/events/kysely-event-store.ts';
 import { createKyselySessionStore } from '../../src/sessions/kysely-session-store.ts';
 import { createKyselyUserStore } from '../../src/users/kysely-user-store.ts';
 import { backendNames, openBackend } from '../helpers/backends.ts';
@@ -11,7 +12,8 @@ for (const backend of backendNames) {
       const opened = await openBackend(t, backend);
       if (!opened) return undefined;
       await migrateToLatest(opened.handle.db);
-      return { sessions: createKyselySessionStore(opened.handle.db, { dialect: opened.handle.dialect }), users: createKyselyUserStore(opened.handle.db), db: opened.handle.db };
+      const { db, dialect } = opened.handle;
+      return { sessions: createKyselySessionStore(db, { dialect }), users: createKyselyUserStore(db), events: createKyselyEventStore(db, { dialect }), db, dialect };
     });
   });
 }

@@ -15,6 +15,8 @@ export interface PrivatePostgres {
   url: string;
   stop(mode?: 'immediate' | 'fast'): void;
   start(): void;
+  /** Every process of the running cluster: the postmaster and all its children (backends included). */
+  pids(): number[];
 }
 
 function binDir(): string {
@@ -51,5 +53,15 @@ export async function startPrivatePostgres(t: TestContext): Promise<PrivatePostg
     stop('immediate');
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop, start };
+  const pids = () => {
+    const postmaster = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    let children: number[] = [];
+    try {
+      children = execFileSync('pgrep', ['-P', String(postmaster)]).toString().trim().split('\n').filter(Boolean).map(Number);
+    } catch {
+      // pgrep exits 1 when there is no child
+    }
+    return [postmaster, ...children];
+  };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop, start, pids };
 }

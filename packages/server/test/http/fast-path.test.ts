@@ -179,6 +179,29 @@ describe('session checks: the fast path', () => {
     assert.equal(served(env), before);
   });
 
+  test('a fast-path read that timed out is not read again: the full path answers 503 at once', async (t) => {
+    const { app: env } = await start(t);
+    const a = await registerUser(env.http);
+    await bothPaths(env, '/sessions', a.accessToken);
+    const sessions = env.app.sessiond.sessions;
+    const real = sessions.list;
+    let reads = 0;
+    // Fault injection: the database does not answer (node-postgres's client-side timeout).
+    sessions.list = () => {
+      reads++;
+      return Promise.reject(new Error('Query read timeout'));
+    };
+    t.after(() => {
+      sessions.list = real;
+    });
+    const res = await env.http.get('/sessions', { token: a.accessToken });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal(reads, 1, 'one wait, not two');
+    sessions.list = real;
+    assert.equal((await env.http.get('/sessions', { token: a.accessToken })).status, 200, 'nothing left behind');
+  });
+
   test('under CORS, a request with an Origin gets its CORS headers from the full path', async (t) => {
     const { app: env } = await start(t, { corsOrigins: ['https://app.example.com'] });
     const a = await registerUser(env.http);

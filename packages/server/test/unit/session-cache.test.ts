@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { SessionCache, type CachedSession } from '../../src/sessions/session-cache.ts';
 import { RevocationFeed } from '../../src/sessions/revocation-feed.ts';
 import { migrateToLatest, openDatabase } from '../../src/database/database.ts';
+import { createKyselyEventStore } from '../../src/events/kysely-event-store.ts';
 import { createKyselySessionStore } from '../../src/sessions/kysely-session-store.ts';
 import { TestClock } from '../helpers/clock.ts';
 
@@ -70,18 +71,19 @@ describe('RevocationFeed (on a real SQLite store)', () => {
     t.after(() => handle.close());
     await migrateToLatest(handle.db);
     const store = createKyselySessionStore(handle.db, { dialect: 'sqlite' });
+    const events = createKyselyEventStore(handle.db, { dialect: 'sqlite' });
     await handle.db.insertInto('users').values({ id: 'u1', email: 'u1@example.com', name: null, password_hash: 'h', created_at: 0 }).execute();
     const add = async (id: string) =>
       store.create({ id, userId: 'u1', createdAtMs: 0, lastActiveAtMs: 0, expiresAtMs: Number.MAX_SAFE_INTEGER, revokedAtMs: null, revokeReason: null, ipAddress: null, userAgent: null, refreshGeneration: 0, refreshSalt: 's', refreshRotatedAtMs: null });
     const revokeAt = (id: string, atMs: number) => store.revoke(id, 'u1', 'user_revoked', { nowMs: atMs, idleCutoffMs: -1 });
-    return { store, add, revokeAt };
+    return { store, events, add, revokeAt };
   }
 
-  test('marks revocations made elsewhere, including ones stamped up to overlapMs before the cursor', async (t) => {
+  test('marks revocations made elsewhere, whatever their revoked_at stamp (no look-back window)', async (t) => {
     const clock = new TestClock();
-    const { store, add, revokeAt } = await realStore(t);
+    const { events, add, revokeAt } = await realStore(t);
     const cache = new SessionCache({ maxEntries: 10, maxStalenessMs: 1000 });
-    const feed = new RevocationFeed(store, cache, clock, { pollIntervalMs: 100, overlapMs: 5000, batchLimit: 100 });
+    const feed = new RevocationFeed(events, cache, clock, { pollIntervalMs: 100, pageSize: 100, batchLimit: 100 });
     await add('s1');
     await add('s2');
     cache.fill(entry('s1'));
@@ -90,22 +92,22 @@ describe('RevocationFeed (on a real SQLite store)', () => {
     assert.equal(cache.get('s1')?.revoked, false);
     clock.advance(100);
     assert.equal(await revokeAt('s1', clock.now() - 3000), true); // a slow commit, or a process whose clock lags
-    assert.equal(await revokeAt('s2', clock.now() - 6000), true); // beyond the overlap: not this feed's to see
+    assert.equal(await revokeAt('s2', clock.now() - 3_600_000), true); // an hour late: still seen
     await feed.pollOnce();
     assert.equal(cache.get('s1')?.revoked, true);
-    assert.equal(cache.get('s2')?.revoked, false, 'the overlap window is the documented bound on commit delay and clock skew');
+    assert.equal(cache.get('s2')?.revoked, true);
     assert.equal(cache.isTrusted(clock.now()), true);
   });
 
   test('a failing poll does not refresh trust: the cache falls back to the database after the bound', async (t) => {
     const clock = new TestClock();
-    const { store } = await realStore(t);
+    const { events } = await realStore(t);
     const cache = new SessionCache({ maxEntries: 10, maxStalenessMs: 1000 });
     let down = false;
     // Fault injection: the database stops answering the feed's query.
-    const faulty = { ...store, revokedSince: (since: number, limit: number) => (down ? Promise.reject(new Error('database down')) : store.revokedSince(since, limit)) };
+    const faulty = { ...events, feedAfter: (...args: Parameters<typeof events.feedAfter>) => (down ? Promise.reject(new Error('database down')) : events.feedAfter(...args)) };
     const errors: unknown[] = [];
-    const feed = new RevocationFeed(faulty, cache, clock, { pollIntervalMs: 100, overlapMs: 5000, batchLimit: 100 }, (e) => errors.push(e));
+    const feed = new RevocationFeed(faulty, cache, clock, { pollIntervalMs: 100, pageSize: 100, batchLimit: 100 }, (e) => errors.push(e));
     await feed.pollOnce();
     assert.equal(cache.isTrusted(clock.now()), true);
     down = true;
@@ -120,17 +122,45 @@ describe('RevocationFeed (on a real SQLite store)', () => {
     assert.equal(cache.isTrusted(clock.now()), true, 'trusted again once a poll succeeds');
   });
 
-  test('more revocations than one batch: the cache is cleared rather than partly updated', async (t) => {
+  test('more revocations than one batch: read in pages, then the cache is cleared rather than partly updated', async (t) => {
     const clock = new TestClock();
-    const { store, add, revokeAt } = await realStore(t);
+    const { events, add, revokeAt } = await realStore(t);
     const cache = new SessionCache({ maxEntries: 10, maxStalenessMs: 1000 });
-    for (let i = 0; i < 5; i++) {
+    const feed = new RevocationFeed(events, cache, clock, { pollIntervalMs: 100, pageSize: 2, batchLimit: 4 });
+    await feed.pollOnce();
+    for (let i = 0; i < 3; i++) {
       await add(`r${i}`);
       await revokeAt(`r${i}`, clock.now());
     }
-    const feed = new RevocationFeed(store, cache, clock, { pollIntervalMs: 100, overlapMs: 5000, batchLimit: 5 });
     cache.fill(entry('live'));
     await feed.pollOnce();
+    assert.deepEqual(['r0', 'r1', 'r2', 'live'].map((id) => cache.get(id)?.revoked), [true, true, true, false], 'three in two pages: tombstones');
+    for (let i = 3; i < 8; i++) {
+      await add(`r${i}`);
+      await revokeAt(`r${i}`, clock.now());
+    }
+    await feed.pollOnce();
     assert.equal(cache.size, 0);
+  });
+});
+
+describe('SessionCache epoch', () => {
+  test('a read that started before tombstones were dropped does not fill the cache', () => {
+    const cache = new SessionCache({ maxEntries: 2, maxStalenessMs: 1000 });
+    const readStarted = cache.epoch;
+    cache.markRevoked(['gone']);
+    cache.clear(); // the tombstone of 'gone' is dropped; the feed will not report it again
+    cache.fill(entry('gone'), readStarted);
+    assert.equal(cache.get('gone'), undefined, 'the possibly stale read is not cached');
+    const evictionStarted = cache.epoch;
+    cache.markRevoked(['t1']);
+    cache.fill(entry('a'));
+    cache.fill(entry('b')); // evicts the tombstone t1
+    cache.fill(entry('t1'), evictionStarted);
+    assert.equal(cache.get('t1'), undefined);
+    const liveStarted = cache.epoch;
+    cache.fill(entry('c')); // evicts a live entry: nothing to fear
+    cache.fill(entry('d'), liveStarted);
+    assert.equal(cache.get('d')?.revoked, false);
   });
 });

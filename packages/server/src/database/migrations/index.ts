@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-27T08-00-00_initial.ts';
 import * as sweepIndexes from './2026-11-27T09-00-00_sweep-indexes.ts';
 import * as sessionEvents from './2026-11-27T10-00-00_session-events.ts';
+import * as eventFeed from './2026-11-29T03-00-00_event-feed.ts';
 
 /**
  * Migrations listed statically (not read from disk) so they work the same from TypeScript sources,
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T08-00-00_initial': initial,
   '2026-11-27T09-00-00_sweep-indexes': sweepIndexes,
   '2026-11-27T10-00-00_session-events': sessionEvents,
+  '2026-11-29T03-00-00_event-feed': eventFeed,
 };
 
 export const migrationProvider: MigrationProvider = {
