@@ -192,7 +192,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     batchLimit: 10_000,
   }, logError);
   // The live streams (revocations for services, device events): revocations/live-streams.ts.
-  const live: LiveStreams = createLiveStreams({ db: database.db, clock, config, onError: logError });
+  const live: LiveStreams = createLiveStreams({ db: database.db, events: eventStore, clock, config, onError: logError });
   const accessTokens = createAccessTokens(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds }, clock);
   const sessions = createSessionService(
     {

@@ -1,31 +1,24 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database/tables.ts';
 import { toEvent } from '../events/kysely-event-store.ts';
+import { InvalidFeedPositionError, type EventStore } from '../events/session-event.ts';
 import { InvalidLogPositionError, type EventLog } from './event-log.ts';
 
-const EVENT_ID = /^\d{1,16}$/;
-
 /**
- * INTERIM, until the commit-ordered feed of issue 11 (branch `feed`) is merged: positions are event
- * ids. Exact on SQLite (one writer at a time: id order is commit order); on PostgreSQL an id taken by
- * a transaction that commits after a higher one was read would be passed over.
+ * The live streams' reads: the feed part is the event store's commit-ordered feed (issue 11:
+ * PostgreSQL by transaction snapshots, SQLite by id), so a stream's position cannot pass over an
+ * end that commits late; the snapshot part reads session_events by time (occurred_at index).
  */
-export function createKyselyEventLog(db: Kysely<Database>): EventLog {
-  const headId = async () => {
-    const row = await db.selectFrom('session_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
-    return Number(row?.max ?? 0);
-  };
+export function createKyselyEventLog(db: Kysely<Database>, events: EventStore): EventLog {
   return {
-    async head() {
-      return String(await headId());
-    },
-    async after(position, { limit, types }) {
-      if (!EVENT_ID.test(position)) throw new InvalidLogPositionError('Not a position of this feed.');
-      let q = db.selectFrom('session_events').selectAll().where('id', '>', Number(position));
-      if (types) q = q.where('type', 'in', [...types]);
-      const rows = await q.orderBy('id', 'asc').limit(limit).execute();
-      const events = rows.map((row) => ({ ...toEvent(row), position: String(Number(row.id)) }));
-      return { events, position: events.at(-1)?.position ?? position, more: rows.length === limit };
+    head: () => events.feedHead(),
+    async after(position, options) {
+      try {
+        return await events.feedAfter(position, options);
+      } catch (error) {
+        if (error instanceof InvalidFeedPositionError) throw new InvalidLogPositionError(error.message);
+        throw error;
+      }
     },
     async stampedSince(sinceMs, afterId, limit, types) {
       const rows = await db

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { AppConfig } from '../config.ts';
 import type { Database } from '../database/tables.ts';
+import type { EventStore } from '../events/session-event.ts';
 import { sessionEventStream } from '../sessions/session-event-stream.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
@@ -35,8 +36,8 @@ export interface LiveStreams {
 }
 
 /** The live streams, created in one place and closed in one place: the routes plugin's close hooks. */
-export function createLiveStreams(deps: { db: Kysely<Database>; clock: Clock; config: AppConfig; onError: (error: unknown) => void }): LiveStreams {
-  const log = createKyselyEventLog(deps.db);
+export function createLiveStreams(deps: { db: Kysely<Database>; events: EventStore; clock: Clock; config: AppConfig; onError: (error: unknown) => void }): LiveStreams {
+  const log = createKyselyEventLog(deps.db, deps.events);
   const hub = new SessionEventHub(log, { pollIntervalMs: HUB_POLL_INTERVAL_MS, batchLimit: 1000 }, deps.onError);
   const registry = new SseRegistry(HEARTBEAT_MS);
   return {

@@ -126,6 +126,45 @@ for (const backend of backendNames) {
       assert.deepEqual((await stream.next('revoked')).data.reason, 'refresh_token_reused');
     });
 
+    test('an end that commits late (a lower id committed after a higher one was streamed) is still delivered, live and on resume', async (t) => {
+      const s = await setup(t);
+      if (!s) return;
+      const a = await registerUser(s.http);
+      const b = await login(s.http, a);
+      const stream = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': s.key });
+      t.after(() => stream.close());
+      const live = await stream.next('live');
+      // A slow transaction: its session.revoked event takes its id now and commits later (injected
+      // with a transaction of our own on the app's database, held open across a faster revocation).
+      const db = s.app.sessiond.database.db;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const slow = db.transaction().execute(async (trx) => {
+        await trx.insertInto('session_events').values({ type: 'session.revoked', session_id: a.sessionId, user_id: a.userId, reason: 'admin', occurred_at: s.clock.now(), data: null }).execute();
+        await held;
+      });
+      if (backend === 'sqlite') {
+        // SQLite serialises writers: nothing can overtake; the point is made on PostgreSQL.
+        release();
+        await slow;
+      }
+      assert.equal((await s.http.post('/auth/logout', undefined, { token: b.accessToken })).status, 204);
+      const fast = await stream.next('revoked');
+      if (backend === 'postgres') {
+        assert.equal(fast.data.sessionId, b.sessionId, 'the later id arrives first');
+        release();
+        await slow;
+      }
+      const late = backend === 'postgres' ? await stream.next('revoked') : fast;
+      assert.equal(late.data.sessionId, a.sessionId, 'the late commit is delivered');
+      // Resuming from the id before both delivers both again; nothing is skipped.
+      const resumed = await openSse(`${s.url}/revocations/stream`, { 'x-service-key': s.key, 'last-event-id': live.id! });
+      t.after(() => resumed.close());
+      await resumed.next('live');
+      const ids = resumed.events.filter((e) => e.event === 'revoked').map((e) => e.data.sessionId);
+      assert.deepEqual([...new Set(ids)].sort(), [a.sessionId, b.sessionId].sort());
+    });
+
     test('a cursor older than the token lifetime restarts from the snapshot and says so; GET /revocations pages', async (t) => {
       const s = await setup(t);
       if (!s) return;
