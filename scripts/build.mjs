@@ -32,9 +32,10 @@ const at = (...parts) => path.join(root, ...parts);
 export const targets = {
   sdk: {
     dist: at('packages/sdk/dist'),
-    inputs: [at('packages/sdk/src'), at('packages/sdk/tsconfig.build.json'), at('packages/sdk/package.json'), at('tsconfig.json')],
+    inputs: [at('packages/sdk/src'), at('packages/sdk/tsconfig.build.json'), at('packages/sdk/tsconfig.cjs.json'), at('packages/sdk/scripts'), at('packages/sdk/package.json')],
     tool: 'typescript',
-    build: () => tsc('packages/sdk/tsconfig.build.json'),
+    // The SDK's own build (ES modules and CommonJS, each with declarations), which `npm pack` runs too.
+    build: () => runNode(at('packages/sdk/scripts/build.mjs')),
   },
   server: {
     dist: at('packages/server/dist'),
@@ -137,6 +138,14 @@ async function importTool(name) {
     if (error?.code !== 'MODULE_NOT_FOUND' && error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
     throw new Error(`${name} is not installed (a production install?): run \`npm ci\` with development dependencies, then \`npm run build\``);
   }
+}
+
+function runNode(script, args = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${path.relative(root, script)} failed (${signal ?? `exit ${code}`})`))));
+  });
 }
 
 async function tsc(project) {

@@ -4,9 +4,10 @@
  * (docs/*.md, in openapi-generator's typescript-fetch format) and README.md. src/runtime.ts is
  * hand-written and not touched.
  *
- * The document comes from the app itself, built in memory on an empty SQLite database: the same
- * TypeBox schemas that validate requests write the document, and through it the SDK, so there is
- * no hand-synced copy. packages/sdk/test/sync.test.ts fails when the committed files drift.
+ * The document is the committed openapi.json, which `npm run generate:openapi` writes from the
+ * app's own route schemas (the same TypeBox schemas that validate requests), so there is no
+ * hand-synced copy. packages/server/test/http/contract.test.ts fails when openapi.json is stale,
+ * packages/sdk/test/sync.test.ts when the SDK does not match it.
  *
  *   npm run generate:sdk
  *
@@ -18,10 +19,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildApp } from '../packages/server/src/app.ts';
-import { defaultConfig } from '../packages/server/src/config.ts';
-import { openDatabase } from '../packages/server/src/database/database.ts';
-import { generateKeyMaterial } from '../packages/server/src/tokens/key-store.ts';
 
 export const sdkDir = path.resolve(import.meta.dirname, '../packages/sdk');
 export const packageName = '@sessiond/sdk';
@@ -105,24 +102,20 @@ export interface OpenApiDocument {
   security?: Array<Record<string, string[]>>;
 }
 
-/** Builds the app in memory and returns the OpenAPI document it serves. */
-export async function loadOpenApiDocument(): Promise<OpenApiDocument> {
-  const database = openDatabase({ sqliteFile: ':memory:' });
-  const app = await buildApp({ ...defaultConfig, logLevel: 'silent' }, { database, keys: generateKeyMaterial(Date.now()) });
-  try {
-    await app.ready();
-    // A JSON round trip leaves plain data (no getters, no undefined) to generate from.
-    return JSON.parse(JSON.stringify(app.swagger())) as OpenApiDocument;
-  } finally {
-    await app.close();
-    await database.close();
-  }
+/** The committed OpenAPI document (openapi.json, written by `npm run generate:openapi`). */
+export const openApiFile = path.resolve(import.meta.dirname, '../openapi.json');
+
+/** Reads the committed OpenAPI document: the SDK is generated from the file, not from a running service. */
+export function loadOpenApiDocument(): OpenApiDocument {
+  return JSON.parse(fs.readFileSync(openApiFile, 'utf8')) as OpenApiDocument;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Names, as openapi-generator's typescript-fetch makes them
 
 const words = (name: string) => name.split(/[^A-Za-z0-9]+/).filter(Boolean);
+/** x-refresh-transport -> X-Refresh-Transport (how the header is written on the wire and in docs). */
+const headerCase = (name: string) => name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-');
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
@@ -171,7 +164,8 @@ export function tsType(schema: Schema, ctx: TypeContext, indent = ''): string {
   if (Array.isArray(schema.type)) return union(schema.type.map((type) => tsType({ ...schema, type }, ctx, indent)));
   switch (schema.type) {
     case 'string':
-      return 'string';
+      // As typescript-fetch: date-time values are Date objects in the SDK, ISO 8601 on the wire.
+      return schema.format === 'date-time' ? 'Date' : 'string';
     case 'integer':
     case 'number':
       return 'number';
@@ -234,7 +228,9 @@ function docComment(lines: string[], indent: string): string[] {
 
 interface Param {
   name: string;
-  in: 'path' | 'query' | 'body';
+  in: 'path' | 'query' | 'header' | 'body';
+  /** For a header parameter: the header's name on the wire. */
+  wireName?: string;
   /** The caller must give it (path parameters, required bodies, required query parameters without a default). */
   required: boolean;
   tsType: string;
@@ -255,6 +251,10 @@ interface Operation {
   returnType: string;
   /** Component name of the 2xx answer, when it is one. */
   returnModel?: string;
+  /** Expression (of `jsonValue`) turning the 2xx JSON into the SDK type, when it needs converting. */
+  responseTransform?: string;
+  /** Component name of the JSON body, converted with its ToJSON helper. */
+  bodyModel?: string;
   bearer?: string;
   /** For an apiKey-in-header scheme: the scheme name and the header it travels in. */
   apiKey?: { scheme: string; header: string };
@@ -301,12 +301,15 @@ function readOperation(doc: OpenApiDocument, urlPath: string, method: string, ra
   const refs = new Set<string>();
   const ctx = (param: string): TypeContext => ({ refs, where: `${where} ${param}` });
 
-  const params: Param[] = (raw.parameters ?? []).map((p) => {
-    if (p.in !== 'path' && p.in !== 'query') throw new Error(`${where}: ${p.in} parameter ${p.name} is not supported`);
+  // Cookie parameters are left out, as typescript-fetch does: the browser sends cookies itself.
+  const params: Param[] = (raw.parameters ?? []).filter((p) => p.in !== 'cookie').map((p) => {
+    if (p.in !== 'path' && p.in !== 'query' && p.in !== 'header') throw new Error(`${where}: ${p.in} parameter ${p.name} is not supported`);
     const schema = p.schema ?? {};
     // A query parameter with a default is optional for the caller: the service fills it in.
     const required = p.in === 'path' || (p.required === true && schema.default === undefined);
-    return { name: p.name, in: p.in, required, tsType: paramType(schema, ctx(p.name)), description: p.description, schema };
+    // typescript-fetch names a header parameter in camelCase: X-Refresh-Transport -> xRefreshTransport.
+    const name = p.in === 'header' ? methodName(p.name) : p.name;
+    return { name, in: p.in, wireName: p.in === 'header' ? p.name : undefined, required, tsType: paramType(schema, ctx(p.name)), description: p.description ?? schema.description, schema };
   });
 
   const contentTypes = Object.keys(raw.requestBody?.content ?? {});
@@ -338,6 +341,8 @@ function readOperation(doc: OpenApiDocument, urlPath: string, method: string, ra
     requestTypeName: `${upperFirst(name)}Request`,
     returnType,
     returnModel: successSchema?.$ref ? refName(successSchema.$ref) : undefined,
+    responseTransform: successSchema && needsConversion(successSchema, where) ? convert(successSchema, 'jsonValue', 'FromJSON', ctx('response')) : undefined,
+    bodyModel: raw.requestBody ? refName(raw.requestBody.content!['application/json']!.schema!.$ref!) : undefined,
     ...securityOf(doc, raw, where),
     contentTypes,
     acceptTypes: [...new Set(responses.flatMap((r) => Object.keys(r.content)))],
@@ -385,14 +390,118 @@ function importLines(names: Iterable<string>, from: (name: string) => string, ex
     .map((n) => `import type { ${n} } from '${from(n)}';`);
 }
 
+// JSON <-> model conversions, as typescript-fetch writes them: dates become Date objects, nested
+// models convert through their own helpers, everything else passes through unchanged.
+
+const isDateTime = (schema: Schema) => schema.type === 'string' && schema.format === 'date-time';
+const nonNull = (schema: Schema) => (schema.anyOf ?? schema.oneOf)?.filter((s) => !isNullSchema(s));
+
+/** Whether a JSON value of this schema needs converting to reach its SDK type. */
+function needsConversion(schema: Schema, where: string): boolean {
+  if (schema.$ref || isDateTime(schema)) return true;
+  const alternatives = nonNull(schema);
+  if (alternatives) {
+    const converting = alternatives.filter((s) => needsConversion(s, where));
+    if (converting.length > 0 && alternatives.length > 1) throw new Error(`${where}: a union of several types that need converting is not supported`);
+    return converting.length > 0;
+  }
+  if (schema.type === 'array') return needsConversion(schema.items ?? {}, where);
+  if (schema.properties && Object.values(schema.properties).some((p) => needsConversion(p, where))) {
+    throw new Error(`${where}: an inline object with dates or models inside is not supported (make it a component)`);
+  }
+  return false;
+}
+
+/** A TypeScript expression converting `expr` between JSON and the SDK type of `schema`. */
+function convert(schema: Schema, expr: string, direction: 'FromJSON' | 'ToJSON', ctx: TypeContext): string {
+  if (schema.$ref) {
+    const name = refName(schema.$ref);
+    ctx.refs.add(name);
+    return `${name}${direction}(${expr})`;
+  }
+  if (isDateTime(schema)) return direction === 'FromJSON' ? `(new Date(${expr}))` : `${expr}.toISOString()`;
+  const alternatives = nonNull(schema);
+  if (alternatives) {
+    const converting = alternatives.find((s) => needsConversion(s, ctx.where));
+    if (!converting) return expr;
+    return `(${expr} == null ? ${expr} : ${convert(converting, expr, direction, ctx)})`;
+  }
+  if (schema.type === 'array' && schema.items && needsConversion(schema.items, ctx.where)) {
+    return `((${expr} as Array<any>).map((item: any) => ${convert(schema.items, 'item', direction, ctx)}))`;
+  }
+  return expr;
+}
+
+/** The conversion of one property: optional properties stay undefined when absent. */
+function propertyConversion(name: string, property: Schema, required: boolean, source: 'json' | 'value', direction: 'FromJSON' | 'ToJSON', ctx: TypeContext): string {
+  const access = `${source}[${quote(name)}]`;
+  const converted = convert(property, access, direction, { ...ctx, where: `${ctx.where}.${name}` });
+  if (required) return converted;
+  if (direction === 'FromJSON') return `${access} == null ? undefined : ${converted}`;
+  return converted === access ? access : `${access} == null ? ${access} : ${converted}`;
+}
+
+function modelHelpers(name: string, schema: Schema, ctx: TypeContext): string[] {
+  const required = new Set(schema.required ?? []);
+  const properties = Object.entries(schema.properties ?? {});
+  const isObject = properties.length > 0;
+  const checks = properties
+    .filter(([prop]) => required.has(prop))
+    .map(([prop]) => `  if (!(${quote(prop)} in value) || value[${quote(prop)}] === undefined) return false;`);
+  const mapped = (source: 'json' | 'value', direction: 'FromJSON' | 'ToJSON') =>
+    properties.map(([prop, property]) => `    ${quote(prop)}: ${propertyConversion(prop, property, required.has(prop), source, direction, ctx)},`);
+  return [
+    ...docComment([`Whether \`value\` has every required property of ${name}.`], ''),
+    `export function instanceOf${name}(value: object): value is ${name} {`,
+    ...(isObject ? checks : [`  return value !== undefined;`]),
+    ...(isObject ? ['  return true;'] : []),
+    '}',
+    '',
+    `export function ${name}FromJSON(json: any): ${name} {`,
+    `  return ${name}FromJSONTyped(json, false);`,
+    '}',
+    '',
+    `export function ${name}FromJSONTyped(json: any, ignoreDiscriminator: boolean): ${name} {`,
+    '  if (json == null) {',
+    '    return json;',
+    '  }',
+    ...(isObject ? ['  return {', ...mapped('json', 'FromJSON'), '  };'] : ['  return json;']),
+    '}',
+    '',
+    `export function ${name}ToJSON(json: any): ${name} {`,
+    `  return ${name}ToJSONTyped(json, false);`,
+    '}',
+    '',
+    `export function ${name}ToJSONTyped(value?: ${name} | null, ignoreDiscriminator: boolean = false): any {`,
+    '  if (value == null) {',
+    '    return value;',
+    '  }',
+    ...(isObject ? ['  return {', ...mapped('value', 'ToJSON'), '  };'] : ['  return value;']),
+    '}',
+  ];
+}
+
 function modelFile(name: string, schema: Schema): string {
   const ctx: TypeContext = { refs: new Set(), where: `components.schemas.${name}` };
   const isObject = (schema.type === 'object' || schema.type === undefined) && schema.properties !== undefined;
   const body = isObject
     ? [`export interface ${name} {`, ...objectMembers(schema, ctx, '  '), '}']
     : [`export type ${name} = ${tsType(schema, ctx)};`];
+  const helpers = modelHelpers(name, schema, ctx);
   const docLines = schema.description ? [schema.description] : [];
-  return file([...importLines(ctx.refs, (n) => `./${n}.ts`, name), '', ...docComment(docLines, ''), ...body]);
+  const imports = [...ctx.refs].filter((n) => n !== name).sort().flatMap((n) => {
+    const used = [`${n}FromJSON`, `${n}ToJSON`].filter((helper) => helpers.some((line) => line.includes(`${helper}(`)));
+    return [`import type { ${n} } from './${n}.ts';`, ...(used.length > 0 ? [`import { ${used.join(', ')} } from './${n}.ts';`] : [])];
+  });
+  return file([
+    '/* eslint-disable */',
+    ...imports,
+    '',
+    ...docComment(docLines, ''),
+    ...body,
+    '',
+    ...helpers,
+  ]);
 }
 
 function requestTypeLines(op: Operation): string[] {
@@ -424,8 +533,12 @@ function operationDescriptor(op: Operation): string[] {
     `path: ${quote(op.path)}`,
     byLocation('path').length > 0 ? `pathParams: ${list(byLocation('path'))}` : undefined,
     byLocation('query').length > 0 ? `queryParams: ${list(byLocation('query'))}` : undefined,
+    byLocation('header').length > 0
+      ? `headerParams: { ${op.params.filter((p) => p.in === 'header').map((p) => `${propertyKey(p.name)}: ${quote(headerCase(p.wireName!))}`).join(', ')} }`
+      : undefined,
     required.length > 0 ? `required: ${list(required)}` : undefined,
     body ? `body: ${quote(body.name)}` : undefined,
+    op.bodyModel ? `bodyToJSON: ${op.bodyModel}ToJSON` : undefined,
     op.bearer ? `bearer: ${quote(op.bearer)}` : undefined,
     op.apiKey ? `apiKeyHeader: ${quote(op.apiKey.header)}` : undefined,
   ].filter((f): f is string => f !== undefined);
@@ -438,12 +551,16 @@ function methodLines(op: Operation): string[] {
   const optional = op.params.every((p) => !p.required);
   const signature = [
     ...(hasParams ? [`    requestParameters: ${op.requestTypeName}${optional ? ' = {}' : ''},`] : []),
-    '    initOverrides?: RequestInit | runtime.InitOverrideFunction,',
+    '    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,',
   ];
   const args = hasParams ? 'requestParameters, initOverrides' : 'initOverrides';
   const sent = hasParams ? 'requestParameters' : '{}';
   const isVoid = op.returnType === 'void';
-  const apiResponse = isVoid ? 'new runtime.VoidApiResponse(response)' : `new runtime.JSONApiResponse<${op.returnType}>(response)`;
+  const apiResponse = isVoid
+    ? 'new runtime.VoidApiResponse(response)'
+    : op.responseTransform
+      ? `new runtime.JSONApiResponse(response, (jsonValue) => ${op.responseTransform})`
+      : `new runtime.JSONApiResponse<${op.returnType}>(response)`;
   return [
     ...docComment([...docLines, '', 'Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.'], '  '),
     `  async ${op.method}Raw(`,
@@ -465,7 +582,14 @@ function methodLines(op: Operation): string[] {
 
 function apiFile(api: Api): string {
   const refs = api.operations.flatMap((op) => [...op.refs]);
-  const modelImport = refs.length > 0 ? [`import type { ${[...new Set(refs)].sort().join(', ')} } from '../models/index.ts';`] : [];
+  const helpers = api.operations.flatMap((op) => [
+    ...(op.bodyModel ? [`${op.bodyModel}ToJSON`] : []),
+    ...[...(op.responseTransform ?? '').matchAll(/\b(\w+FromJSON)\(/g)].map((m) => m[1]!),
+  ]);
+  const modelImport = [
+    ...(refs.length > 0 ? [`import type { ${[...new Set(refs)].sort().join(', ')} } from '../models/index.ts';`] : []),
+    ...(helpers.length > 0 ? [`import { ${[...new Set(helpers)].sort().join(', ')} } from '../models/index.ts';`] : []),
+  ];
   return file([
     "import * as runtime from '../runtime.ts';",
     ...modelImport,
@@ -675,19 +799,21 @@ function readme(apis: Api[], doc: OpenApiDocument): string {
     '',
     'It has the surface of an [openapi-generator](https://openapi-generator.tech) `typescript-fetch` client (`Configuration`,',
     'one `…Api` class per tag, a `…Raw` variant of every method, middleware, `ResponseError`), generated from the',
-    "service's own OpenAPI document by `scripts/generate-sdk.ts`. Do not edit the generated files: change the route",
-    'schemas in `packages/server`, then run `npm run generate:sdk` (a test fails while they differ).',
+    "service's committed OpenAPI document (`openapi.json`) by `scripts/generate-sdk.ts`. Do not edit the generated",
+    'files: change the route schemas in `packages/server`, run `npm run generate:openapi`, then `npm run generate:sdk`',
+    '(a test fails while they differ).',
     '',
-    '- ES modules with type declarations; Node 20+ and browsers (it uses the global `fetch`, nothing Node-only).',
+    '- ES modules and CommonJS, each with type declarations; Node 20+ and browsers (it uses the global `fetch`, nothing Node-only).',
     '- No dependencies.',
-    '- Results are typed with the models below, exactly as the service sends them: timestamps stay ISO 8601 strings.',
+    '- Every model has typescript-fetch\'s helpers: `XFromJSON`, `XFromJSONTyped`, `XToJSON`, `XToJSONTyped`, `instanceOfX`.',
+    '- `date-time` fields are `Date` objects, as typescript-fetch makes them (ISO 8601 strings on the wire).',
     "- Integer parameters (`page`, `limit`) accept numbers or strings; query parameters with a server default are optional.",
     `- Left out: the ${excluded} tag (health check and JWKS), which serves load balancers and token verifiers rather than apps.`,
     '',
     '## Build',
     '',
     '```sh',
-    `npm run build -w ${packageName}   # -> packages/sdk/dist (index.js + index.d.ts)`,
+    `npm run build -w ${packageName}   # -> packages/sdk/dist/esm and dist/cjs (npm pack runs it too)`,
     '```',
     '',
     '## Getting started',
@@ -724,9 +850,30 @@ function readme(apis: Api[], doc: OpenApiDocument): string {
     '| `middleware` | `{ pre, post, onError }` hooks around every request, as in typescript-fetch; also `api.withMiddleware(…)`, `withPreMiddleware`, `withPostMiddleware`. |',
     '| `credentials` | fetch `credentials` mode (browsers). |',
     '| `queryParamsStringify` | Replaces the query string encoder. |',
+    '| `timeoutMs` | Abandons every request (retries included) after this many milliseconds: a `FetchError` whose cause is a `TimeoutError`. |',
+    '| `signal` | An `AbortSignal` that aborts every request made with this configuration. |',
+    '| `retry` | Retries of idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) answered 503, after `Retry-After`: `{ maxRetries: 2, maxDelayMs: 10000 }` by default; a longer `Retry-After` returns the 503; `false` turns retries off. POST is never retried. |',
+    '| `username`, `password` | HTTP basic credentials (typescript-fetch\'s; no sessiond operation uses them). |',
     '',
-    'Every method takes a last, optional `initOverrides` (a `RequestInit`, or a function of the request that returns one),',
-    'e.g. `{ signal: AbortSignal.timeout(5000) }`.',
+    'Every method takes a last, optional `initOverrides`: a `RequestInit` plus `timeoutMs` (e.g. `{ timeoutMs: 5000 }` or',
+    '`{ signal: controller.signal }`), or a function of the request that returns a `RequestInit`.',
+    '',
+    '## Token lifecycle',
+    '',
+    '`TokenLifecycle` keeps the tokens of a sign-in, gives the access token to every request and, when a request is',
+    'answered 401, refreshes once (one `POST /auth/refresh` however many requests failed together) and sends that request',
+    'again, once. Each new pair goes to `onTokens` (refresh tokens are single use: store the new one); a refused refresh',
+    '(session revoked) clears the tokens and calls `onTokens(undefined)`: sign in again.',
+    '',
+    '```ts',
+    `import { AuthApi, Configuration, SessionsApi, TokenLifecycle } from '${packageName}';`,
+    '',
+    "const basePath = 'https://sessions.example.com';",
+    "const signedIn = await new AuthApi(new Configuration({ basePath })).authControllerLogin({ loginRequest: { email: 'ada@example.com', password: 'correct horse battery staple' } });",
+    'const lifecycle = new TokenLifecycle({ basePath, tokens: signedIn, onTokens: (tokens) => console.log(tokens ? "refreshed" : "signed out") });',
+    'const sessions = new SessionsApi(lifecycle.configuration());',
+    'console.log(await sessions.sessionControllerGetSessionCount());',
+    '```',
     '',
     '## Errors',
     '',
@@ -734,7 +881,20 @@ function readme(apis: Api[], doc: OpenApiDocument): string {
     '|------------- | ------------- | -------------|',
     '| `ResponseError` | The service answered with a non-2xx status. | `response`, and from the problem details body: `status`, `type` (stable URI such as `urn:sessiond:problem:invalid-token`), `title`, `detail`, `problem` (the whole body). |',
     '| `RequiredError` | A required parameter was missing; nothing was sent. | `field` |',
-    '| `FetchError` | The request could not be sent (network, abort). | `cause` |',
+    '| `FetchError` | No answer: connection refused, DNS failure, timeout, abort. The message names the method, the URL and the cause (`GET http://localhost/sessions failed: fetch failed: connect ECONNREFUSED 127.0.0.1:80`). | `cause`, `url`, `method` |',
+    '',
+    '## Differences from typescript-fetch',
+    '',
+    'Code written for the client openapi-generator\'s `typescript-fetch` makes from `openapi.json` compiles against this',
+    'package once the import is changed (test/typescript-fetch-compat.test.ts checks each model helper and runtime export). What differs, and why:',
+    '',
+    '- `ResponseError` also carries the problem details (`status`, `type`, `title`, `detail`, `problem`): every error answer is RFC 9457.',
+    '- `FetchError` has `url` and `method` and says them in its message, with the cause (typescript-fetch says the same for every failure).',
+    '- Additions: `timeoutMs`, `signal` and `retry` in `Configuration`, `timeoutMs` per call, `TokenLifecycle`.',
+    '- Integer query and path parameters take `number | string` (typescript-fetch: `number`), so the specification\'s examples, which pass strings, compile.',
+    '- The `Meta` operations (health, readiness, JWKS) have no client: they serve load balancers and token verifiers, not apps.',
+    '- One shared `execute` in the runtime reads the request parameters instead of code spelled out in each method; the methods, their names, parameters and results are the same.',
+    '- No `…ApiInterface` types (typescript-fetch makes them only with `withInterfaces=true`).',
     '',
     '## API endpoints',
     '',
@@ -778,7 +938,7 @@ export function generateFiles(doc: OpenApiDocument): Map<string, string> {
   const apis = readApis(doc);
 
   // One namespace: runtime, models, API classes and request types are all exported from index.ts.
-  const runtimeNames = ['Configuration', 'BaseAPI', 'ResponseError', 'RequiredError', 'FetchError', 'Middleware', 'Operation', 'ApiResponse'];
+  const runtimeNames = ['Configuration', 'BaseAPI', 'ResponseError', 'RequiredError', 'FetchError', 'Middleware', 'Operation', 'ApiResponse', 'TokenLifecycle', 'Tokens'];
   const exported = [...runtimeNames, ...Object.keys(schemas), ...apis.flatMap((a) => [a.className, ...a.operations.map((o) => o.requestTypeName)])];
   const clash = exported.find((name, i) => exported.indexOf(name) !== i);
   if (clash) throw new Error(`two exports would be named ${clash}`);
@@ -786,14 +946,14 @@ export function generateFiles(doc: OpenApiDocument): Map<string, string> {
 
   const modelNames = Object.keys(schemas).sort();
   for (const name of modelNames) files.set(`src/models/${name}.ts`, modelFile(name, schemas[name]!));
-  files.set('src/models/index.ts', file(modelNames.map((n) => `export type * from './${n}.ts';`)));
+  files.set('src/models/index.ts', file(modelNames.map((n) => `export * from './${n}.ts';`)));
 
   for (const api of apis) {
     files.set(`src/apis/${api.className}.ts`, apiFile(api));
     files.set(`docs/${api.className}.md`, apiDoc(api, doc));
   }
   files.set('src/apis/index.ts', file(apis.map((a) => `export * from './${a.className}.ts';`)));
-  files.set('src/index.ts', file(["export * from './runtime.ts';", "export * from './apis/index.ts';", "export * from './models/index.ts';", "export * from './session-events.ts';"]));
+  files.set('src/index.ts', file(["export * from './runtime.ts';", "export * from './apis/index.ts';", "export * from './models/index.ts';", "export * from './token-lifecycle.ts';", "export * from './session-events.ts';"]));
   files.set('README.md', readme(apis, doc));
   return files;
 }
@@ -812,7 +972,7 @@ export function staleFiles(files: Map<string, string>): string[] {
 }
 
 async function main() {
-  const files = generateFiles(await loadOpenApiDocument());
+  const files = generateFiles(loadOpenApiDocument());
   for (const stale of staleFiles(files)) {
     fs.rmSync(path.join(sdkDir, stale));
     console.log(`removed ${stale}`);

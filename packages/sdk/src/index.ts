@@ -4,4 +4,5 @@
 export * from './runtime.ts';
 export * from './apis/index.ts';
 export * from './models/index.ts';
+export * from './token-lifecycle.ts';
 export * from './session-events.ts';

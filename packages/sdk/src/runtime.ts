@@ -8,16 +8,29 @@
  */
 import type { Problem } from './models/Problem.ts';
 
-/** Where the service is reached when no basePath is configured (the OpenAPI document declares no servers). */
-export const BASE_PATH = 'http://localhost';
+/**
+ * Where the service is reached when no basePath is configured: typescript-fetch's default. The
+ * OpenAPI document's `servers` entry is a deployment's own URL, so an app always passes basePath.
+ */
+export const BASE_PATH = 'http://localhost'.replace(/\/+$/, '');
 
 /** What the SDK needs of fetch (the global fetch, or any function of this shape). */
 export type FetchAPI = (url: string, init?: RequestInit) => Promise<Response>;
 export type HTTPMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS' | 'HEAD';
 export type HTTPHeaders = { [key: string]: string };
-export type HTTPQueryValue = string | number | boolean | null | Date | Array<string | number | boolean | Date>;
+export type HTTPQueryValue =
+  | string
+  | number
+  | boolean
+  | null
+  | Date
+  | Array<string | number | boolean | null | Date>
+  | Set<string | number | boolean | null | Date>
+  | HTTPQuery;
 export type HTTPQuery = { [key: string]: HTTPQueryValue };
-export type HTTPBody = unknown;
+export type Json = any;
+export type HTTPBody = Json | FormData | URLSearchParams;
+export type ModelPropertyNaming = 'camelCase' | 'snake_case' | 'PascalCase' | 'original';
 export type HTTPRequestInit = {
   headers?: HTTPHeaders;
   method: HTTPMethod;
@@ -45,6 +58,24 @@ export interface ConfigurationParameters {
   headers?: HTTPHeaders;
   /** fetch's credentials mode (browsers). */
   credentials?: RequestInit['credentials'];
+  /** HTTP basic credentials (typescript-fetch's; no sessiond operation uses them). */
+  username?: string;
+  password?: string;
+  /** Abandons every request (and its retries) after this many milliseconds with a FetchError. Per call: `{ timeoutMs }`. */
+  timeoutMs?: number;
+  /** Aborts every request made with this configuration (e.g. when the app shuts down). Per call: `{ signal }`. */
+  signal?: AbortSignal;
+  /**
+   * Retries of idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) answered 503: at most
+   * `maxRetries` (default 2), each after the answer's Retry-After (default 1 s), never waiting longer
+   * than `maxDelayMs` (default 10 000; a longer Retry-After returns the 503). `false`: no retries.
+   */
+  retry?: RetryOptions | false;
+}
+
+export interface RetryOptions {
+  maxRetries?: number;
+  maxDelayMs?: number;
 }
 
 export class Configuration {
@@ -89,6 +120,28 @@ export class Configuration {
   get credentials(): RequestInit['credentials'] | undefined {
     return this.configuration.credentials;
   }
+
+  get username(): string | undefined {
+    return this.configuration.username;
+  }
+
+  get password(): string | undefined {
+    return this.configuration.password;
+  }
+
+  get timeoutMs(): number | undefined {
+    return this.configuration.timeoutMs;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.configuration.signal;
+  }
+
+  get retry(): Required<RetryOptions> | undefined {
+    const retry = this.configuration.retry;
+    if (retry === false) return undefined;
+    return { maxRetries: retry?.maxRetries ?? 2, maxDelayMs: retry?.maxDelayMs ?? 10_000 };
+  }
 }
 
 export const DefaultConfig = new Configuration();
@@ -107,6 +160,12 @@ export interface RequestOpts {
 }
 
 export type InitOverrideFunction = (requestContext: { init: HTTPRequestInit; context: RequestOpts }) => Promise<RequestInit>;
+
+/** What a call may override: any RequestInit (`signal` included), plus a timeout for this call. */
+export interface RequestOverrides extends RequestInit {
+  /** Abandons this call (and its retries) after this many milliseconds; replaces the configured timeoutMs. */
+  timeoutMs?: number;
+}
 
 export interface RequestContext {
   fetch: FetchAPI;
@@ -148,10 +207,14 @@ export interface Operation {
   readonly path: string;
   readonly pathParams?: readonly string[];
   readonly queryParams?: readonly string[];
+  /** Header parameters: request parameter name -> header name. */
+  readonly headerParams?: Readonly<Record<string, string>>;
   /** Parameters the caller must give (RequiredError before any request otherwise). */
   readonly required?: readonly string[];
   /** The parameter sent as the application/json body. */
   readonly body?: string;
+  /** The body model's ToJSON helper (dates to ISO 8601 strings, as typescript-fetch does). */
+  readonly bodyToJSON?: (value: any) => unknown;
   /** Name of the http bearer security scheme the operation requires, if any. */
   readonly bearer?: string;
   /** Header of the apiKey security scheme the operation requires, if any. */
@@ -192,7 +255,7 @@ export class BaseAPI {
   protected async execute(
     operation: Operation,
     requestParameters: object,
-    initOverrides?: RequestInit | InitOverrideFunction,
+    initOverrides?: RequestOverrides | InitOverrideFunction,
   ): Promise<Response> {
     const parameters = requestParameters as Record<string, unknown>;
     for (const name of operation.required ?? []) {
@@ -211,6 +274,9 @@ export class BaseAPI {
     }
     const headers: HTTPHeaders = {};
     if (operation.body !== undefined) headers['Content-Type'] = 'application/json';
+    for (const [name, header] of Object.entries(operation.headerParams ?? {})) {
+      if (parameters[name] != null) headers[header] = String(parameters[name]);
+    }
     if (operation.bearer !== undefined && this.configuration.accessToken) {
       const token = await this.configuration.accessToken(operation.bearer, []);
       if (token) headers['Authorization'] = `Bearer ${token}`;
@@ -219,18 +285,33 @@ export class BaseAPI {
       const key = await this.configuration.apiKey(operation.apiKeyHeader);
       if (key) headers[operation.apiKeyHeader] = key;
     }
-    const body = operation.body === undefined ? undefined : parameters[operation.body];
+    const body = operation.body === undefined ? undefined : (operation.bodyToJSON ?? ((value: unknown) => value))(parameters[operation.body]);
     return this.request({ path, method: operation.method, headers, query, body }, initOverrides);
   }
 
-  protected async request(context: RequestOpts, initOverrides?: RequestInit | InitOverrideFunction): Promise<Response> {
-    const { url, init } = await this.createFetchParams(context, initOverrides);
-    const response = await this.fetchApi(url, init);
-    if (response.status >= 200 && response.status < 300) return response;
-    throw await ResponseError.fromResponse(response);
+  protected async request(context: RequestOpts, initOverrides?: RequestOverrides | InitOverrideFunction): Promise<Response> {
+    const timeoutMs = (typeof initOverrides === 'object' ? initOverrides.timeoutMs : undefined) ?? this.configuration.timeoutMs;
+    // One signal for the whole call, retries and their waits included: the configuration's, the
+    // call's own and the timeout's, whichever fires first.
+    const signals = [this.configuration.signal, typeof initOverrides === 'object' ? initOverrides.signal : undefined, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)]
+      .filter((signal): signal is AbortSignal => signal != null);
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    const retry = IDEMPOTENT.has(context.method) ? this.configuration.retry : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const { url, init } = await this.createFetchParams(context, initOverrides);
+      if (signal) init.signal = signal;
+      const response = await this.fetchApi(url, init);
+      if (response.status >= 200 && response.status < 300) return response;
+      const delayMs = retry && response.status === 503 && attempt < retry.maxRetries ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+      if (delayMs === undefined || delayMs > retry!.maxDelayMs) throw await ResponseError.fromResponse(response);
+      await response.body?.cancel();
+      await sleep(delayMs, signal).catch((error: unknown) => {
+        throw new FetchError(error instanceof Error ? error : new Error(String(error)), undefined, { url, method: context.method });
+      });
+    }
   }
 
-  private async createFetchParams(context: RequestOpts, initOverrides?: RequestInit | InitOverrideFunction): Promise<FetchParams> {
+  private async createFetchParams(context: RequestOpts, initOverrides?: RequestOverrides | InitOverrideFunction): Promise<FetchParams> {
     let url = this.configuration.basePath + context.path;
     if (context.query !== undefined && Object.keys(context.query).length !== 0) {
       url += '?' + this.configuration.queryParamsStringify(context.query);
@@ -242,8 +323,12 @@ export class BaseAPI {
       body: context.body,
       credentials: this.configuration.credentials,
     };
+    if (this.configuration.username !== undefined || this.configuration.password !== undefined) {
+      headers['Authorization'] ??= `Basic ${btoa(`${this.configuration.username ?? ''}:${this.configuration.password ?? ''}`)}`;
+    }
     const overrides = typeof initOverrides === 'function' ? await initOverrides({ init: initParams, context }) : initOverrides;
-    const overridden = { ...initParams, ...overrides } as RequestInit & { body?: unknown };
+    const { timeoutMs: _timeoutMs, ...requestOverrides } = (overrides ?? {}) as RequestOverrides;
+    const overridden = { ...initParams, ...requestOverrides } as RequestInit & { body?: unknown };
     // JSON bodies are serialized here, after the overrides, so an override may still replace the value.
     const body = overridden.body !== undefined && this.isJsonMime(headers['Content-Type']) ? JSON.stringify(overridden.body) : overridden.body;
     return { url, init: { ...overridden, body: body as BodyInit | undefined } };
@@ -264,8 +349,7 @@ export class BaseAPI {
         }
       }
       if (response === undefined) {
-        if (error instanceof Error) throw new FetchError(error, 'The request failed and the interceptors did not return an alternative response');
-        throw error;
+        throw new FetchError(error instanceof Error ? error : new Error(String(error)), undefined, { url: fetchParams.url, method: fetchParams.init.method ?? 'GET' });
       }
     }
     for (const middleware of this.middleware) {
@@ -343,14 +427,33 @@ function isProblem(body: unknown): body is Problem {
   return typeof candidate.status === 'number' && typeof candidate.title === 'string' && typeof candidate.type === 'string';
 }
 
-/** The request could not be sent (network failure, refused connection, abort). */
+/**
+ * The request got no answer: connection refused, DNS failure, timeout, abort. Unlike typescript-fetch,
+ * which says the same thing for all of them, the message and the properties name the method, the
+ * URL and the cause (e.g. `GET http://localhost/sessions failed: connect ECONNREFUSED 127.0.0.1:80`),
+ * so a wrong basePath or a timeout is told apart at a glance.
+ */
 export class FetchError extends Error {
   override name = 'FetchError' as const;
+  /** The URL the request went to, when known. */
+  readonly url: string | undefined;
+  /** The request's method, when known. */
+  readonly method: string | undefined;
   constructor(
     public override cause: Error,
     msg?: string,
+    request?: { url: string; method: string },
   ) {
-    super(msg);
+    super(msg ?? FetchError.describe(cause, request));
+    this.url = request?.url;
+    this.method = request?.method;
+  }
+
+  private static describe(cause: Error, request: { url: string; method: string } | undefined): string {
+    // Node's fetch says "fetch failed" and keeps the reason (ECONNREFUSED, ENOTFOUND, …) one level down.
+    const inner = cause.cause instanceof Error ? cause.cause : undefined;
+    const reason = cause.name === 'TimeoutError' ? `timed out (${cause.message})` : [cause.message, inner?.message].filter(Boolean).join(': ');
+    return `${request ? `${request.method} ${request.url}` : 'The request'} failed: ${reason}`;
   }
 }
 
@@ -365,17 +468,81 @@ export class RequiredError extends Error {
   }
 }
 
-/** Encodes query parameters; arrays repeat the key (`a=1&a=2`), dates are sent as ISO 8601. */
-export function querystring(params: HTTPQuery): string {
+/**
+ * Encodes query parameters as typescript-fetch does: arrays and sets repeat the key (`a=1&a=2`),
+ * dates are sent as ISO 8601, nested objects as `outer[inner]=…`; null and undefined are left out.
+ */
+export function querystring(params: HTTPQuery, prefix: string = ''): string {
   const encode = (value: string | number | boolean | Date) => encodeURIComponent(value instanceof Date ? value.toISOString() : String(value));
   return Object.keys(params)
     .flatMap((key) => {
       const value = params[key];
+      const fullKey = prefix.length > 0 ? `${prefix}[${key}]` : key;
       if (value === null || value === undefined) return [];
-      const values = Array.isArray(value) ? value : [value];
-      return values.map((v) => `${encodeURIComponent(key)}=${encode(v)}`);
+      if (value instanceof Date || typeof value !== 'object') return [`${encodeURIComponent(fullKey)}=${encode(value)}`];
+      if (Array.isArray(value) || value instanceof Set) {
+        return [...value].filter((v) => v !== null && v !== undefined).map((v) => `${encodeURIComponent(fullKey)}=${encode(v as string)}`);
+      }
+      const nested = querystring(value, fullKey);
+      return nested.length > 0 ? [nested] : [];
     })
     .join('&');
+}
+
+/** The separators of OpenAPI 2 collection formats (typescript-fetch exports them). */
+export const COLLECTION_FORMATS = {
+  csv: ',',
+  ssv: ' ',
+  tsv: '\t',
+  pipes: '|',
+};
+
+/** Whether `json[key]` is present (neither null nor undefined). */
+export function exists(json: any, key: string): boolean {
+  const value = json[key];
+  return value !== null && value !== undefined;
+}
+
+/** A new object with `fn` applied to every value of `data` (used by map-typed models). */
+export function mapValues(data: any, fn: (item: any) => any): any {
+  const result: { [key: string]: any } = {};
+  for (const key of Object.keys(data)) result[key] = fn(data[key]);
+  return result;
+}
+
+export interface Consume {
+  contentType: string;
+}
+
+/** Whether an operation consuming these media types must send a multipart form (none here do). */
+export function canConsumeForm(consumes: Consume[]): boolean {
+  return consumes.some((consume) => consume.contentType === 'multipart/form-data');
+}
+
+/** Methods whose repetition has the effect of one request (RFC 9110 §9.2.2): the ones retried on 503. */
+const IDEMPOTENT = new Set<HTTPMethod>(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+/** Retry-After (RFC 9110 §10.2.3) in milliseconds: delay-seconds or an HTTP date; 1 s when absent or unreadable. */
+function retryAfterMs(header: string | null): number {
+  if (header === null) return 1000;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? 1000 : Math.max(0, date - Date.now());
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 export interface ApiResponse<T> {
@@ -403,6 +570,14 @@ export class VoidApiResponse implements ApiResponse<void> {
 
   async value(): Promise<void> {
     return undefined;
+  }
+}
+
+export class BlobApiResponse implements ApiResponse<Blob> {
+  constructor(public raw: Response) {}
+
+  async value(): Promise<Blob> {
+    return await this.raw.blob();
   }
 }
 

@@ -217,5 +217,5 @@ test('sessionControllerValidateSession: an active session is valid until its exp
   const data = printed.data<SessionValidation>();
   assert.equal(data.sessionId, second.sessionId);
   assert.equal(data.valid, true);
-  assert.ok(data.expiresAt !== null && Date.parse(data.expiresAt) > env.clock.now());
+  assert.ok(data.expiresAt !== null && data.expiresAt instanceof Date && data.expiresAt.getTime() > env.clock.now());
 });

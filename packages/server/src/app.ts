@@ -31,7 +31,7 @@ import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers
 import { createFastPath, createHttpServer, takeFastPathReadError, type FastPath } from './http/fast-path.ts';
 import { requestId } from './http/request-id.ts';
 import { createAccessLog } from './observability/access-log.ts';
-import { registerOpenApi } from './http/openapi.ts';
+import { listeningUrl, registerOpenApi } from './http/openapi.ts';
 import { registerWebPage } from './http/web-page.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { healthRoutes, redisCheck } from './observability/health-routes.ts';
@@ -48,6 +48,7 @@ import { createSessionService, type SessionService } from './sessions/session-se
 import { createAccessTokens, type AccessTokens } from './tokens/access-tokens.ts';
 import { loadOrCreateKeyFile, reloadKeyFileIfChanged, type KeyMaterial } from './tokens/key-store.ts';
 import { AppError } from './errors.ts';
+import { Jwks, type JwksDocument } from './tokens/jwks-schema.ts';
 import { createRefreshTokens } from './tokens/refresh-tokens.ts';
 import { createKyselyUserStore } from './users/kysely-user-store.ts';
 import type { UserStore } from './users/user-store.ts';
@@ -273,14 +274,22 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   registerValidation(app, sharedSchemas);
   // Fastify parses text/plain bodies by default; the API speaks JSON only, so that is a 415.
   app.removeContentTypeParser('text/plain');
-  await registerOpenApi(app, { version: VERSION, pageHeaders });
+  await registerOpenApi(app, { version: VERSION, pageHeaders, serverUrl: config.publicUrl ?? listeningUrl(config.host, config.port) });
 
   await app.register(healthRoutes, { db: database.db, redis });
   metrics.register(app, { token: config.metricsToken });
 
   app.get('/.well-known/jwks.json', {
-    schema: { operationId: 'Meta_jwks', tags: ['Meta'], summary: 'Public keys that verify access tokens (JWKS)' },
-  }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks()));
+    config: { public: true },
+    schema: {
+      operationId: 'Meta_jwks',
+      tags: ['Meta'],
+      summary: 'Public keys that verify access tokens (JWKS)',
+      description: 'The keys that currently verify access tokens (RFC 7517), newest first; a retired key leaves the set. Cacheable for 5 minutes.',
+      response: { 200: { description: 'The JSON Web Key Set', ...Jwks } },
+    },
+    // Every key carries kid, alg and use (tokens/access-tokens.ts adds them to the exported JWK).
+  }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks() as JwksDocument));
   await registerWebPage(app, { pageHeaders }); // the devices page at / (packages/web)
 
   await app.register(cookie);

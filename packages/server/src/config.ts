@@ -71,6 +71,8 @@ export interface PasswordHashingConfig {
 export interface AppConfig {
   port: number;
   host: string;
+  /** The URL clients reach the service at (PUBLIC_URL); the OpenAPI document's `servers`. Default: the listening address. */
+  publicUrl?: string;
   dataDir: string;
   /** Unset: embedded SQLite in dataDir. */
   databaseUrl: string | undefined;

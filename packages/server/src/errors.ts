@@ -17,6 +17,7 @@ export const errorCatalogue = {
   not_found: { status: 404, title: 'Not found' },
   user_not_found: { status: 404, title: 'User not found' },
   session_not_found: { status: 404, title: 'Session not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
   email_taken: { status: 409, title: 'Email already registered' },
   session_limit_reached: { status: 409, title: 'Too many active sessions' },
   payload_too_large: { status: 413, title: 'Request body too large' },

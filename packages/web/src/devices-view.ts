@@ -238,6 +238,8 @@ export function createDevicesView(client: SessionClient): DevicesView {
   };
 }
 
-function timeElement(isoTime: string): HTMLTimeElement {
+function timeElement(time: Date): HTMLTimeElement {
+  // The SDK gives date-time fields as Date objects (typescript-fetch style).
+  const isoTime = time.toISOString();
   return h('time', { datetime: isoTime, title: exactTime(isoTime) }, timeAgo(isoTime, Date.now()));
 }

@@ -3,6 +3,7 @@
 
 import * as runtime from '../runtime.ts';
 import type { AdminSessionList, AdminStats, AdminUser, RevokeAllResult, RevokeResult, SessionEventList } from '../models/index.ts';
+import { AdminSessionListFromJSON, AdminStatsFromJSON, AdminUserFromJSON, RevokeAllResultFromJSON, RevokeResultFromJSON, SessionEventListFromJSON } from '../models/index.ts';
 
 /** Parameters of adminControllerFindUser(). */
 export interface AdminControllerFindUserRequest {
@@ -16,14 +17,16 @@ export type AdminControllerGetStatsRequest = Record<string, never>;
 
 /** Parameters of adminControllerGetUser(). */
 export interface AdminControllerGetUserRequest {
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId: string;
 }
 
 /** Parameters of adminControllerListEvents(). */
 export interface AdminControllerListEventsRequest {
   type?: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused';
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId?: string;
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   sessionId?: string;
   /** Only events with a larger id (keyset pagination). */
   after?: number | string;
@@ -39,17 +42,19 @@ export interface AdminControllerListUserSessionsRequest {
   page?: number | string;
   /** @default 20 */
   limit?: number | string;
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId: string;
 }
 
 /** Parameters of adminControllerRevokeSession(). */
 export interface AdminControllerRevokeSessionRequest {
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   sessionId: string;
 }
 
 /** Parameters of adminControllerRevokeUserSessions(). */
 export interface AdminControllerRevokeUserSessionsRequest {
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId: string;
 }
 
@@ -116,20 +121,26 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * Look a user up by email
    *
+   * Exact match on the email, case-insensitive; 404 when no account has it.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerFindUserRaw(
     requestParameters: AdminControllerFindUserRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AdminUser>> {
     const response = await this.execute(operations.adminControllerFindUser, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AdminUser>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminUserFromJSON(jsonValue));
   }
 
-  /** Look a user up by email */
+  /**
+   * Look a user up by email
+   *
+   * Exact match on the email, case-insensitive; 404 when no account has it.
+   */
   async adminControllerFindUser(
     requestParameters: AdminControllerFindUserRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminUser> {
     const response = await this.adminControllerFindUserRaw(requestParameters, initOverrides);
     return await response.value();
@@ -138,18 +149,24 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * Counts of users and active sessions
    *
+   * Totals across the service, for dashboards.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerGetStatsRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AdminStats>> {
     const response = await this.execute(operations.adminControllerGetStats, {}, initOverrides);
-    return new runtime.JSONApiResponse<AdminStats>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminStatsFromJSON(jsonValue));
   }
 
-  /** Counts of users and active sessions */
+  /**
+   * Counts of users and active sessions
+   *
+   * Totals across the service, for dashboards.
+   */
   async adminControllerGetStats(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminStats> {
     const response = await this.adminControllerGetStatsRaw(initOverrides);
     return await response.value();
@@ -158,20 +175,26 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * A user by id, with the number of active sessions
    *
+   * 404 when no account has this id.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerGetUserRaw(
     requestParameters: AdminControllerGetUserRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AdminUser>> {
     const response = await this.execute(operations.adminControllerGetUser, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AdminUser>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminUserFromJSON(jsonValue));
   }
 
-  /** A user by id, with the number of active sessions */
+  /**
+   * A user by id, with the number of active sessions
+   *
+   * 404 when no account has this id.
+   */
   async adminControllerGetUser(
     requestParameters: AdminControllerGetUserRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminUser> {
     const response = await this.adminControllerGetUserRaw(requestParameters, initOverrides);
     return await response.value();
@@ -180,20 +203,26 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * The audit log of session events, oldest first, filtered and paged by id
    *
+   * Pass the last id seen as `after` to read the next page; filters combine (AND).
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerListEventsRaw(
     requestParameters: AdminControllerListEventsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<SessionEventList>> {
     const response = await this.execute(operations.adminControllerListEvents, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<SessionEventList>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => SessionEventListFromJSON(jsonValue));
   }
 
-  /** The audit log of session events, oldest first, filtered and paged by id */
+  /**
+   * The audit log of session events, oldest first, filtered and paged by id
+   *
+   * Pass the last id seen as `after` to read the next page; filters combine (AND).
+   */
   async adminControllerListEvents(
     requestParameters: AdminControllerListEventsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<SessionEventList> {
     const response = await this.adminControllerListEventsRaw(requestParameters, initOverrides);
     return await response.value();
@@ -202,20 +231,26 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * A user's sessions, ended ones included (filter with status)
    *
+   * Most recently active first, paginated; status=active|ended|all (default all).
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerListUserSessionsRaw(
     requestParameters: AdminControllerListUserSessionsRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AdminSessionList>> {
     const response = await this.execute(operations.adminControllerListUserSessions, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AdminSessionList>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminSessionListFromJSON(jsonValue));
   }
 
-  /** A user's sessions, ended ones included (filter with status) */
+  /**
+   * A user's sessions, ended ones included (filter with status)
+   *
+   * Most recently active first, paginated; status=active|ended|all (default all).
+   */
   async adminControllerListUserSessions(
     requestParameters: AdminControllerListUserSessionsRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminSessionList> {
     const response = await this.adminControllerListUserSessionsRaw(requestParameters, initOverrides);
     return await response.value();
@@ -224,20 +259,26 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * Revoke one session of any user (reason: admin)
    *
+   * Takes effect on the next request of that device; 404 when the session is unknown or already ended.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerRevokeSessionRaw(
     requestParameters: AdminControllerRevokeSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<RevokeResult>> {
     const response = await this.execute(operations.adminControllerRevokeSession, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<RevokeResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeResultFromJSON(jsonValue));
   }
 
-  /** Revoke one session of any user (reason: admin) */
+  /**
+   * Revoke one session of any user (reason: admin)
+   *
+   * Takes effect on the next request of that device; 404 when the session is unknown or already ended.
+   */
   async adminControllerRevokeSession(
     requestParameters: AdminControllerRevokeSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<RevokeResult> {
     const response = await this.adminControllerRevokeSessionRaw(requestParameters, initOverrides);
     return await response.value();
@@ -246,20 +287,26 @@ export class AdminApi extends runtime.BaseAPI {
   /**
    * Revoke every active session of a user (reason: admin)
    *
+   * Takes effect on the next request of each device; answers how many sessions were revoked (0 when none were active).
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async adminControllerRevokeUserSessionsRaw(
     requestParameters: AdminControllerRevokeUserSessionsRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<RevokeAllResult>> {
     const response = await this.execute(operations.adminControllerRevokeUserSessions, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<RevokeAllResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeAllResultFromJSON(jsonValue));
   }
 
-  /** Revoke every active session of a user (reason: admin) */
+  /**
+   * Revoke every active session of a user (reason: admin)
+   *
+   * Takes effect on the next request of each device; answers how many sessions were revoked (0 when none were active).
+   */
   async adminControllerRevokeUserSessions(
     requestParameters: AdminControllerRevokeUserSessionsRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<RevokeAllResult> {
     const response = await this.adminControllerRevokeUserSessionsRaw(requestParameters, initOverrides);
     return await response.value();

@@ -3,9 +3,14 @@
 
 import * as runtime from '../runtime.ts';
 import type { AuthResult, LoginRequest, Me, RefreshRequest, RegisterRequest, TokenPair } from '../models/index.ts';
+import { AuthResultFromJSON, LoginRequestToJSON, MeFromJSON, RefreshRequestToJSON, RegisterRequestToJSON, TokenPairFromJSON } from '../models/index.ts';
 
 /** Parameters of authControllerLogin(). */
 export interface AuthControllerLoginRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   loginRequest: LoginRequest;
 }
 
@@ -21,11 +26,19 @@ export type AuthControllerMeRequest = Record<string, never>;
 
 /** Parameters of authControllerRefresh(). */
 export interface AuthControllerRefreshRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   refreshRequest: RefreshRequest;
 }
 
 /** Parameters of authControllerRegister(). */
 export interface AuthControllerRegisterRequest {
+  /**
+   * `cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.
+   */
+  xRefreshTransport?: string;
   registerRequest: RegisterRequest;
 }
 
@@ -35,8 +48,10 @@ const operations = {
     name: 'authControllerLogin',
     method: 'POST',
     path: '/auth/login',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['loginRequest'],
     body: 'loginRequest',
+    bodyToJSON: LoginRequestToJSON,
   },
   authControllerLogout: {
     name: 'authControllerLogout',
@@ -54,15 +69,19 @@ const operations = {
     name: 'authControllerRefresh',
     method: 'POST',
     path: '/auth/refresh',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['refreshRequest'],
     body: 'refreshRequest',
+    bodyToJSON: RefreshRequestToJSON,
   },
   authControllerRegister: {
     name: 'authControllerRegister',
     method: 'POST',
     path: '/auth/register',
+    headerParams: { xRefreshTransport: 'X-Refresh-Transport' },
     required: ['registerRequest'],
     body: 'registerRequest',
+    bodyToJSON: RegisterRequestToJSON,
   },
 } as const satisfies Record<string, runtime.Operation>;
 
@@ -77,10 +96,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerLoginRaw(
     requestParameters: AuthControllerLoginRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AuthResult>> {
     const response = await this.execute(operations.authControllerLogin, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AuthResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AuthResultFromJSON(jsonValue));
   }
 
   /**
@@ -90,7 +109,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerLogin(
     requestParameters: AuthControllerLoginRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AuthResult> {
     const response = await this.authControllerLoginRaw(requestParameters, initOverrides);
     return await response.value();
@@ -99,18 +118,24 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Sign out: revoke the current session
    *
+   * Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async authControllerLogoutRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<void>> {
     const response = await this.execute(operations.authControllerLogout, {}, initOverrides);
     return new runtime.VoidApiResponse(response);
   }
 
-  /** Sign out: revoke the current session */
+  /**
+   * Sign out: revoke the current session
+   *
+   * Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.
+   */
   async authControllerLogout(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<void> {
     await this.authControllerLogoutRaw(initOverrides);
   }
@@ -118,18 +143,24 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * The signed-in user and the current session id
    *
+   * The account of the token used and the id of its session; 401 once that session is revoked or expired.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async authControllerMeRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<Me>> {
     const response = await this.execute(operations.authControllerMe, {}, initOverrides);
-    return new runtime.JSONApiResponse<Me>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => MeFromJSON(jsonValue));
   }
 
-  /** The signed-in user and the current session id */
+  /**
+   * The signed-in user and the current session id
+   *
+   * The account of the token used and the id of its session; 401 once that session is revoked or expired.
+   */
   async authControllerMe(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<Me> {
     const response = await this.authControllerMeRaw(initOverrides);
     return await response.value();
@@ -144,10 +175,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRefreshRaw(
     requestParameters: AuthControllerRefreshRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<TokenPair>> {
     const response = await this.execute(operations.authControllerRefresh, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<TokenPair>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => TokenPairFromJSON(jsonValue));
   }
 
   /**
@@ -157,7 +188,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRefresh(
     requestParameters: AuthControllerRefreshRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<TokenPair> {
     const response = await this.authControllerRefreshRaw(requestParameters, initOverrides);
     return await response.value();
@@ -172,10 +203,10 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRegisterRaw(
     requestParameters: AuthControllerRegisterRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<AuthResult>> {
     const response = await this.execute(operations.authControllerRegister, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<AuthResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AuthResultFromJSON(jsonValue));
   }
 
   /**
@@ -185,7 +216,7 @@ export class AuthApi extends runtime.BaseAPI {
    */
   async authControllerRegister(
     requestParameters: AuthControllerRegisterRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AuthResult> {
     const response = await this.authControllerRegisterRaw(requestParameters, initOverrides);
     return await response.value();

@@ -3,10 +3,11 @@
 
 import * as runtime from '../runtime.ts';
 import type { RevokeAllResult, RevokeResult, SessionCount, SessionList, SessionValidation } from '../models/index.ts';
+import { RevokeAllResultFromJSON, RevokeResultFromJSON, SessionCountFromJSON, SessionListFromJSON, SessionValidationFromJSON } from '../models/index.ts';
 
 /** Parameters of sessionControllerGetActiveSessions(). */
 export interface SessionControllerGetActiveSessionsRequest {
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   currentSessionId?: string;
   /**
    * Page number, from 1.
@@ -36,13 +37,13 @@ export interface SessionControllerRevokeAllSessionsRequest {
 
 /** Parameters of sessionControllerRevokeSession(). */
 export interface SessionControllerRevokeSessionRequest {
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   sessionId: string;
 }
 
 /** Parameters of sessionControllerValidateSession(). */
 export interface SessionControllerValidateSessionRequest {
-  /** Session id (UUID, lowercase canonical form). */
+  /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
   sessionId: string;
 }
 
@@ -97,10 +98,10 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerGetActiveSessionsRaw(
     requestParameters: SessionControllerGetActiveSessionsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<SessionList>> {
     const response = await this.execute(operations.sessionControllerGetActiveSessions, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<SessionList>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => SessionListFromJSON(jsonValue));
   }
 
   /**
@@ -110,7 +111,7 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerGetActiveSessions(
     requestParameters: SessionControllerGetActiveSessionsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<SessionList> {
     const response = await this.sessionControllerGetActiveSessionsRaw(requestParameters, initOverrides);
     return await response.value();
@@ -119,18 +120,24 @@ export class SessionsApi extends runtime.BaseAPI {
   /**
    * Get active session count
    *
+   * How many sessions (devices) of the caller are active now.
+   *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
   async sessionControllerGetSessionCountRaw(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<SessionCount>> {
     const response = await this.execute(operations.sessionControllerGetSessionCount, {}, initOverrides);
-    return new runtime.JSONApiResponse<SessionCount>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => SessionCountFromJSON(jsonValue));
   }
 
-  /** Get active session count */
+  /**
+   * Get active session count
+   *
+   * How many sessions (devices) of the caller are active now.
+   */
   async sessionControllerGetSessionCount(
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<SessionCount> {
     const response = await this.sessionControllerGetSessionCountRaw(initOverrides);
     return await response.value();
@@ -145,10 +152,10 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerRevokeAllSessionsRaw(
     requestParameters: SessionControllerRevokeAllSessionsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<RevokeAllResult>> {
     const response = await this.execute(operations.sessionControllerRevokeAllSessions, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<RevokeAllResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeAllResultFromJSON(jsonValue));
   }
 
   /**
@@ -158,7 +165,7 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerRevokeAllSessions(
     requestParameters: SessionControllerRevokeAllSessionsRequest = {},
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<RevokeAllResult> {
     const response = await this.sessionControllerRevokeAllSessionsRaw(requestParameters, initOverrides);
     return await response.value();
@@ -173,10 +180,10 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerRevokeSessionRaw(
     requestParameters: SessionControllerRevokeSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<RevokeResult>> {
     const response = await this.execute(operations.sessionControllerRevokeSession, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<RevokeResult>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => RevokeResultFromJSON(jsonValue));
   }
 
   /**
@@ -186,7 +193,7 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerRevokeSession(
     requestParameters: SessionControllerRevokeSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<RevokeResult> {
     const response = await this.sessionControllerRevokeSessionRaw(requestParameters, initOverrides);
     return await response.value();
@@ -201,10 +208,10 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerValidateSessionRaw(
     requestParameters: SessionControllerValidateSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<runtime.ApiResponse<SessionValidation>> {
     const response = await this.execute(operations.sessionControllerValidateSession, requestParameters, initOverrides);
-    return new runtime.JSONApiResponse<SessionValidation>(response);
+    return new runtime.JSONApiResponse(response, (jsonValue) => SessionValidationFromJSON(jsonValue));
   }
 
   /**
@@ -214,7 +221,7 @@ export class SessionsApi extends runtime.BaseAPI {
    */
   async sessionControllerValidateSession(
     requestParameters: SessionControllerValidateSessionRequest,
-    initOverrides?: RequestInit | runtime.InitOverrideFunction,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<SessionValidation> {
     const response = await this.sessionControllerValidateSessionRaw(requestParameters, initOverrides);
     return await response.value();

@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
+import { UuidInput } from '../http/uuid.ts';
 import { SessionId } from '../sessions/session-schemas.ts';
 
-const Uuid = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
+const Uuid = UuidInput('User id (UUID; any case accepted, answered in the canonical lower-case form).');
 
 export const AdminUser = Type.Object(
   {

@@ -11,7 +11,7 @@ import { AuthResult, LoginBody, Me, RefreshBody, RegisterBody, TokenPair } from 
 import type { AuthService, ClientInfo, IssuedTokens } from './auth-service.ts';
 import { AppError } from '../errors.ts';
 import { deviceCookieOf, setDeviceCookie } from './device-cookie.ts';
-import { clearRefreshCookie, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
+import { clearRefreshCookie, RefreshCookie, refreshCookieHeaders, RefreshTransportHeaders, refreshTokenFromCookie, setRefreshCookie, wantsCookieTransport } from './refresh-cookie.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
@@ -65,13 +65,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   };
 
   app.post('/auth/register', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_register',
       tags: ['Auth'],
       summary: 'Create an account and sign in (starts a session)',
       description: 'Duplicate email (case-insensitive): 409. Password of 8 to 128 characters.' + browserTransportNote,
       body: ref(RegisterBody),
-      response: { 201: { description: 'Account created and signed in', ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      response: { 201: { description: 'Account created and signed in', headers: refreshCookieHeaders, ...ref(AuthResult) }, ...problemResponses(400, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens, deviceCookie } = await auth.register(request.body, client(request), { deviceCookie: deviceCookieOf(request) });
@@ -80,6 +82,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   });
 
   app.post('/auth/login', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_login',
       tags: ['Auth'],
@@ -89,7 +92,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         'a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own.' +
         browserTransportNote,
       body: ref(LoginBody),
-      response: { 200: { description: 'Signed in: a new session', ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      response: { 200: { description: 'Signed in: a new session', headers: refreshCookieHeaders, ...ref(AuthResult) }, ...problemResponses(400, 401, 409, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const { user, tokens, deviceCookie } = await auth.login(request.body, client(request), { deviceCookie: deviceCookieOf(request) });
@@ -98,6 +102,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   });
 
   app.post('/auth/refresh', {
+    config: { public: true },
     schema: {
       operationId: 'AuthController_refresh',
       tags: ['Auth'],
@@ -106,7 +111,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         'Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. ' +
         'Replaying the previous token within the grace window returns the same new token; an older token revokes the session.',
       body: ref(RefreshBody),
-      response: { 200: { description: 'New tokens for the same session', ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
+      headers: RefreshTransportHeaders,
+      cookies: RefreshCookie,
+      response: { 200: { description: 'New tokens for the same session', headers: refreshCookieHeaders, ...ref(TokenPair) }, ...problemResponses(400, 401, 413, 415, 429) },
     },
   }, async (request, reply) => {
     const presented = request.body.refreshToken ?? refreshTokenFromCookie(request);
@@ -132,8 +139,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         operationId: 'AuthController_logout',
         tags: ['Auth'],
         summary: 'Sign out: revoke the current session',
+        description: 'Revokes the session of the token used (its access tokens fail from the next request) and clears the refresh cookie.',
         security: [{ 'JWT-auth': [] }],
-        response: { 204: { description: 'Signed out', type: 'null' }, ...problemResponses(401) },
+        response: { 204: { description: 'Signed out', headers: refreshCookieHeaders, type: 'null' }, ...problemResponses(401) },
       },
     }, async (request, reply) => {
       await auth.logout(principalOf(request));
@@ -146,6 +154,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         operationId: 'AuthController_me',
         tags: ['Auth'],
         summary: 'The signed-in user and the current session id',
+        description: 'The account of the token used and the id of its session; 401 once that session is revoked or expired.',
         security: [{ 'JWT-auth': [] }],
         response: { 200: { description: 'The signed-in user', ...ref(Me) }, ...problemResponses(401) },
       },

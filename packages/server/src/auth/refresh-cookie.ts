@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { AppError } from '../errors.ts';
 
 /**
@@ -15,6 +16,29 @@ import { AppError } from '../errors.ts';
 export const REFRESH_COOKIE = 'sessiond_refresh';
 export const REFRESH_COOKIE_PATH = '/auth/refresh';
 const TRANSPORT_HEADER = 'x-refresh-transport';
+
+/** The request header of the browser transport, declared on the routes that issue tokens (and so in the OpenAPI document). */
+export const RefreshTransportHeaders = Type.Object({
+  [TRANSPORT_HEADER]: Type.Optional(Type.String({
+    description: '`cookie` (browsers): the refresh token is set as an HttpOnly cookie and left out of the body; any other value is ignored.',
+    examples: ['cookie'],
+  })),
+});
+
+/** The cookie a browser sends to POST /auth/refresh (documentation only: Fastify does not validate cookies). */
+export const RefreshCookie = Type.Object({
+  [REFRESH_COOKIE]: Type.Optional(Type.String({ description: 'The refresh token of the browser transport (sent with `X-Refresh-Transport: cookie`).' })),
+});
+
+/** The Set-Cookie answer header of the routes that set or clear the refresh cookie. */
+export const refreshCookieHeaders = {
+  'Set-Cookie': {
+    type: 'string',
+    description:
+      `With the browser transport: \`${REFRESH_COOKIE}=<token>; Path=${REFRESH_COOKIE_PATH}; HttpOnly; SameSite=Strict\` ` +
+      '(and `Secure` when the service sees https or PUBLIC_URL is https); sign-out and a refused cookie refresh clear it.',
+  },
+};
 
 export function wantsCookieTransport(request: FastifyRequest): boolean {
   return request.headers[TRANSPORT_HEADER] === 'cookie';

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { isDatabaseUnavailable } from '../database/errors.ts';
 import { AppError, errorCatalogue, problemType, type ErrorCode } from '../errors.ts';
 import type { Problem } from './problem.ts';
@@ -67,5 +68,24 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseU
     return sendProblem(reply, 'internal', 'An unexpected error occurred.');
   });
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`));
+  // A path that exists under other methods is a 405 with Allow (RFC 9110 §15.5.6), not a 404: a
+  // second router, fed by onRoute with every route registered after this (hooks see all scopes),
+  // answers which methods the path has. It only runs for requests no route took.
+  const routes = FindMyWay({ ignoreTrailingSlash: false, maxParamLength: 200 });
+  const methods = new Set<HTTPMethod>();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat() as HTTPMethod[]) {
+      if (routes.hasRoute(method, route.url)) continue;
+      routes.on(method, route.url, () => {});
+      methods.add(method);
+    }
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = [...methods].filter((method) => routes.find(method, path) !== null).sort();
+    if (allowed.length > 0) {
+      return sendProblem(reply, 'method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}.`, {}, { allow: allowed.join(', ') });
+    }
+    return sendProblem(reply, 'not_found', `No route for ${request.method} ${path}.`);
+  });
 }

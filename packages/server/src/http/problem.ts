@@ -27,21 +27,25 @@ export function ref<T extends TSchema>(schema: T) {
   return Type.Unsafe<Static<T>>({ $ref: `${id}#` });
 }
 
-const descriptions: Record<number, string> = {
-  400: 'Invalid request (problem details)',
+/** What each error status means, in the OpenAPI document (here and in http/openapi.ts). */
+export const problemDescriptions: Record<number, string> = {
+  400: 'Invalid request: a parameter or the body failed validation, or the JSON is malformed (problem details)',
   401: 'Missing, invalid, expired or revoked credentials (problem details)',
   404: 'Not found (problem details)',
   409: 'Conflict (problem details)',
   413: 'Request body too large (problem details)',
-  415: 'Unsupported content type (problem details)',
-  429: 'Too many requests (problem details)',
+  414: 'Request target (path and query) too long (problem details)',
+  415: 'Unsupported content type: the API reads application/json only (problem details)',
+  429: 'Too many attempts: wait Retry-After seconds (problem details)',
+  500: 'Unexpected error; details only in the log, under the request id (problem details)',
+  503: 'A backend (the database) is unreachable, or the service is shutting down: retry after Retry-After (problem details)',
 };
 
 /** Error responses of a route, for the OpenAPI document. */
 export function problemResponses(...statuses: number[]) {
   const out: Record<number, { description: string; content: { 'application/problem+json': { schema: ReturnType<typeof ref<typeof Problem>> } } }> = {};
   for (const status of statuses) {
-    out[status] = { description: descriptions[status] ?? 'Error (problem details)', content: { 'application/problem+json': { schema: ref(Problem) } } };
+    out[status] = { description: problemDescriptions[status] ?? 'Error (problem details)', content: { 'application/problem+json': { schema: ref(Problem) } } };
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { Ajv, type AnySchema } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
+import { canonicalUuid, uuidProperties } from './uuid.ts';
 
 // ajv-formats is CommonJS with a default export; under ESM interop it may arrive wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
@@ -30,5 +31,22 @@ export function registerValidation(app: FastifyInstance, sharedSchemas: AnySchem
   };
   const bodies = make(false);
   const text = make(true);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : text).compile(schema as AnySchema));
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart === 'body') return bodies.compile(schema as AnySchema);
+    const validate = text.compile(schema as AnySchema);
+    const uuids = uuidProperties(schema);
+    if (uuids.length === 0) return validate;
+    // UUIDs are case-insensitive on input: once valid, the handler sees the canonical lower-case
+    // form (http/uuid.ts), so an upper-case id gets the very answer of the lower-case one.
+    const canonicalizing = (data: unknown) => {
+      const valid = validate(data) === true; // no async schemas here
+      if (valid) {
+        const values = data as Record<string, unknown>;
+        for (const name of uuids) if (typeof values[name] === 'string') values[name] = canonicalUuid(values[name]);
+      }
+      return valid;
+    };
+    // Fastify reads the failures from the function's `errors`, as Ajv leaves them.
+    return Object.defineProperty(canonicalizing, 'errors', { get: () => validate.errors });
+  });
 }

@@ -45,15 +45,24 @@ export async function redisCheck(redis: Redis): Promise<string> {
  */
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { db, redis }) => {
   app.get('/health', {
-    schema: { operationId: 'Meta_health', tags: ['Meta'], summary: 'Liveness: the process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    config: { public: true },
+    schema: {
+      operationId: 'Meta_health',
+      tags: ['Meta'],
+      summary: 'Liveness: the process is up',
+      description: 'Answers 200 while the process runs, whatever its backends do (for restarts; use /ready for traffic).',
+      response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'The process is up', examples: [{ status: 'ok' }] }) },
+    },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/ready', {
+    config: { public: true },
     schema: {
       operationId: 'Meta_ready',
       tags: ['Meta'],
       summary: 'Readiness: database reachable and migrations current (503 otherwise); Redis reported, not required',
-      response: { 200: Readiness, 503: Readiness },
+      description: 'For load balancers: 200 while this instance can serve correctly (Redis down is reported in the body, not a reason to take the instance out), 503 with the failing checks otherwise.',
+      response: { 200: { description: 'Ready (Redis may be reported degraded)', ...Readiness }, 503: { description: 'Not ready: the failing checks say why', ...Readiness } },
     },
   }, async (_request, reply) => {
     const checks: { database: string; migrations: string; redis?: string } = { database: 'ok', migrations: 'ok' };

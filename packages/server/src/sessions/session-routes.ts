@@ -3,6 +3,7 @@ import { clearRefreshCookie } from '../auth/refresh-cookie.ts';
 import { requireBearer, principalOf } from '../http/authenticate.ts';
 import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
+import { canonicalUuid, uuidRegex } from '../http/uuid.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import {
   ListQuery,
@@ -57,9 +58,11 @@ export function sessionFastRoutes(sessions: SessionService): FastRoute[] {
     answer: async (principal) => ({ count: await sessions.count(principal.userId) }),
   }, {
     path: '/sessions/validate/',
-    param: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, // SessionId's pattern
+    param: uuidRegex, // SessionId's pattern
     route: '/sessions/validate/:sessionId',
-    answer: (principal, sessionId) => {
+    answer: (principal, param) => {
+      // As the validator does for the full path: any case in, the canonical form from here on.
+      const sessionId = canonicalUuid(param);
       const result = sessions.validateCached(principal.userId, sessionId);
       return result && validationJson(sessionId, result);
     },
@@ -101,6 +104,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       operationId: 'SessionController_getSessionCount',
       tags,
       summary: 'Get active session count',
+      description: 'How many sessions (devices) of the caller are active now.',
       security,
       response: { 200: { description: 'Session count', ...ref(SessionCount) }, ...problemResponses(401) },
     },

@@ -1,10 +1,8 @@
 import { Type } from 'typebox';
+import { UuidInput } from '../http/uuid.ts';
 
-/** Canonical lowercase UUID: anything else in a session-id position is malformed (400). */
-export const SessionId = Type.String({
-  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
-  description: 'Session id (UUID, lowercase canonical form).',
-});
+/** A session id: a UUID in any case (answered in lower case); anything else is malformed (400). */
+export const SessionId = UuidInput('Session id (UUID; any case accepted, answered in the canonical lower-case form).');
 
 export const Device = Type.Object(
   {
@@ -14,6 +12,18 @@ export const Device = Type.Object(
   },
   { $id: 'Device', additionalProperties: false },
 );
+
+// Examples for the OpenAPI document (the lint checks each against its schema).
+const exampleSession = {
+  id: '0f8c3a52-6a4b-4d3e-9a51-2c7f1e0b9d44',
+  createdAt: '2026-11-27T09:15:02.114Z',
+  lastActiveAt: '2026-11-29T08:41:37.902Z',
+  expiresAt: '2026-12-06T08:41:37.902Z',
+  ipAddress: '203.0.113.7',
+  userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
+  device: { browser: 'Firefox 121.0', os: 'Linux', type: 'desktop' },
+  isCurrent: true,
+};
 
 export const Session = Type.Object(
   {
@@ -26,7 +36,7 @@ export const Session = Type.Object(
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
     isCurrent: Type.Boolean({ description: 'True for the session of the token used (or of currentSessionId when given).' }),
   },
-  { $id: 'Session', additionalProperties: false },
+  { $id: 'Session', additionalProperties: false, examples: [exampleSession] },
 );
 
 export const PaginationMeta = Type.Object(
@@ -36,7 +46,7 @@ export const PaginationMeta = Type.Object(
     total: Type.Integer({ minimum: 0 }),
     totalPages: Type.Integer({ minimum: 0 }),
   },
-  { $id: 'PaginationMeta', additionalProperties: false },
+  { $id: 'PaginationMeta', additionalProperties: false, examples: [{ page: 1, limit: 20, total: 1, totalPages: 1 }] },
 );
 
 export const SessionList = Type.Object(
@@ -44,7 +54,7 @@ export const SessionList = Type.Object(
     data: Type.Array(Type.Unsafe<import('typebox').Static<typeof Session>>({ $ref: 'Session#' })),
     meta: Type.Unsafe<import('typebox').Static<typeof PaginationMeta>>({ $ref: 'PaginationMeta#' }),
   },
-  { $id: 'SessionList', additionalProperties: false },
+  { $id: 'SessionList', additionalProperties: false, examples: [{ data: [exampleSession], meta: { page: 1, limit: 20, total: 1, totalPages: 1 } }] },
 );
 
 export const ListQuery = Type.Object(
@@ -66,16 +76,16 @@ export const RevokeAllQuery = Type.Object(
 
 export const SessionIdParams = Type.Object({ sessionId: SessionId }, { additionalProperties: false });
 
-export const SessionCount = Type.Object({ count: Type.Integer({ minimum: 0 }) }, { $id: 'SessionCount', additionalProperties: false });
+export const SessionCount = Type.Object({ count: Type.Integer({ minimum: 0 }) }, { $id: 'SessionCount', additionalProperties: false, examples: [{ count: 2 }] });
 
 export const RevokeAllResult = Type.Object(
   { revokedCount: Type.Integer({ minimum: 0 }) },
-  { $id: 'RevokeAllResult', additionalProperties: false },
+  { $id: 'RevokeAllResult', additionalProperties: false, examples: [{ revokedCount: 2 }] },
 );
 
 export const RevokeResult = Type.Object(
   { sessionId: Type.String({ format: 'uuid' }), revoked: Type.Literal(true) },
-  { $id: 'RevokeResult', additionalProperties: false },
+  { $id: 'RevokeResult', additionalProperties: false, examples: [{ sessionId: exampleSession.id, revoked: true }] },
 );
 
 export const SessionValidation = Type.Object(
@@ -84,7 +94,7 @@ export const SessionValidation = Type.Object(
     valid: Type.Boolean(),
     expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   },
-  { $id: 'SessionValidation', additionalProperties: false },
+  { $id: 'SessionValidation', additionalProperties: false, examples: [{ sessionId: exampleSession.id, valid: true, expiresAt: exampleSession.expiresAt }] },
 );
 
 export const sessionSchemas = [Device, Session, PaginationMeta, SessionList, SessionCount, RevokeAllResult, RevokeResult, SessionValidation];

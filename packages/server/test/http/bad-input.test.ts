@@ -100,7 +100,6 @@ interface IdRow extends Row {
 }
 
 const idRows: IdRow[] = [
-  { name: 'uppercase UUID (of the caller\'s own session)', id: (own) => own.toUpperCase(), status: 400 },
   { name: 'UUID without dashes', id: (own) => own.replaceAll('-', ''), status: 400 },
   { name: 'UUID in braces', id: (own) => encodeURIComponent(`{${own}}`), status: 400 },
   { name: 'UUID with a trailing space', id: (own) => `${own}%20`, status: 400 },

@@ -36,6 +36,7 @@ const badValues: Record<string, { value: string; accepts: RegExp }> = {
   RATE_LIMIT: { value: 'disabled', accepts: /on, off, true, false, 1 or 0/ },
   RATE_LIMIT_PER_IP_PER_MINUTE: { value: '0', accepts: /integer from 1 to 1000000/ },
   LOGIN_FAILURES_BEFORE_DELAY: { value: '1001', accepts: /integer from 1 to 1000/ },
+  RATE_LIMIT_IPV6_PREFIX: { value: '129', accepts: /integer from 1 to 128/ },
   WEBHOOK_URLS: { value: 'ftp://hooks.example.com/x', accepts: /WEBHOOK_URLS: entry 1 is not an http\(s\) URL/ },
   WEBHOOK_SECRET: { value: 'too short', accepts: /WEBHOOK_SECRET=\(hidden\): expected 32 to 1000 characters/ },
   METRICS_TOKEN: { value: 'has a space in it!', accepts: /METRICS_TOKEN=\(hidden\): expected a token of 16 to 1000 printable ASCII/ },
