@@ -1,7 +1,48 @@
 // Hand-written (not generated): GET /sessions/events is a Server-Sent Events stream, not a
-// request/response call, so scripts/generate-sdk.ts skips it and this file reads it.
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+// request/response call, so scripts/generate-sdk.ts skips it and this file reads it. The SDK has no
+// runtime dependencies, so the event-stream parser is here too (the verifier uses eventsource-parser).
 import { BaseAPI, type InitOverrideFunction } from './runtime.ts';
+
+/**
+ * A Server-Sent Events parser (WHATWG HTML §9.2.6, "event stream interpretation") small enough to
+ * keep the SDK free of runtime dependencies: lines end in CRLF, LF or CR; `event`, `data` (several
+ * lines joined by LF) and `id` fields; comment lines (starting with ':') ignored; a blank line
+ * dispatches. Tested in test/session-events.test.ts.
+ */
+export function createEventStreamParser(onEvent: (message: { event: string; data: string; id?: string }) => void) {
+  let buffer = '';
+  let event = '';
+  let data: string[] = [];
+  let id: string | undefined;
+  const line = (text: string) => {
+    if (text === '') {
+      if (data.length > 0) onEvent({ event: event || 'message', data: data.join('\n'), ...(id !== undefined ? { id } : {}) });
+      event = '';
+      data = [];
+      return;
+    }
+    if (text.startsWith(':')) return;
+    const colon = text.indexOf(':');
+    const field = colon < 0 ? text : text.slice(0, colon);
+    let value = colon < 0 ? '' : text.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+    else if (field === 'id' && !value.includes('\0')) id = value;
+  };
+  return {
+    feed(chunk: string) {
+      buffer += chunk;
+      for (;;) {
+        const match = /\r\n|\r|\n/.exec(buffer);
+        // A CR at the very end may be the first half of a CRLF: wait for the next chunk.
+        if (!match || (match[0] === '\r' && match.index === buffer.length - 1)) return;
+        line(buffer.slice(0, match.index));
+        buffer = buffer.slice(match.index + match[0].length);
+      }
+    },
+  };
+}
 
 /** What GET /sessions/events reports. */
 export type SessionStreamEvent =
@@ -41,15 +82,13 @@ export class SessionEventsApi extends BaseAPI {
     const body = response.body;
     if (!body) return;
     const queue: SessionStreamEvent[] = [];
-    const parser = createParser({
-      onEvent(message: EventSourceMessage) {
-        if (!message.event || !TYPES.has(message.event)) return;
-        try {
-          queue.push({ type: message.event, ...(JSON.parse(message.data) as object) } as SessionStreamEvent);
-        } catch {
-          // not ours: ignore
-        }
-      },
+    const parser = createEventStreamParser((message) => {
+      if (!TYPES.has(message.event)) return;
+      try {
+        queue.push({ type: message.event, ...(JSON.parse(message.data) as object) } as SessionStreamEvent);
+      } catch {
+        // not ours: ignore
+      }
     });
     const reader = body.getReader();
     const decoder = new TextDecoder();

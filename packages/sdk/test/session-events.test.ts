@@ -53,3 +53,17 @@ test('sessionEvents(): ready, session.created, session.ended of another device, 
   });
   assert.deepEqual(seen, ['ready']);
 });
+
+test('the event-stream parser: line endings, chunk boundaries, multi-line data, comments, ids', async () => {
+  const { createEventStreamParser } = await import('../src/session-events.ts');
+  const got: Array<{ event: string; data: string; id?: string }> = [];
+  const parser = createEventStreamParser((m) => got.push(m));
+  const text = ': heartbeat\r\nretry: 1000\r\n\r\nid: 7~1\r\nevent: ready\r\ndata: {"a":1}\r\n\r\nevent: x\ndata: one\ndata:two\n\ndata: plain\r\rid\n\n: only a comment\n\n';
+  // Fed one character at a time: no boundary may split an event wrongly (a CR before its LF included).
+  for (const ch of text) parser.feed(ch);
+  assert.deepEqual(got, [
+    { event: 'ready', data: '{"a":1}', id: '7~1' },
+    { event: 'x', data: 'one\ntwo', id: '7~1' },
+    { event: 'message', data: 'plain', id: '7~1' },
+  ]);
+});
