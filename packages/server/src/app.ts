@@ -39,6 +39,7 @@ import { createMetrics } from './observability/metrics.ts';
 import { healthRoutes, redisCheck } from './observability/health-routes.ts';
 import { Problem } from './http/problem.ts';
 import { createKyselySessionStore } from './sessions/kysely-session-store.ts';
+import { createLiveStreams, type LiveStreams } from './revocations/live-streams.ts';
 import { RevocationFeed } from './sessions/revocation-feed.ts';
 import { createClusterBus, createPostgresBus, createRedisBus, type RevocationBus } from './sessions/revocation-bus.ts';
 import { SessionCache } from './sessions/session-cache.ts';
@@ -85,6 +86,8 @@ export interface Services {
   fastPath: FastPath | undefined;
   /** Password-reset link delivery in the background. Tests run rounds with tick(). */
   passwordResets: PasswordResetDeliverer;
+  /** The revocation and device event streams (revocations/live-streams.ts). */
+  liveStreams: LiveStreams;
 }
 
 declare module 'fastify' {
@@ -114,6 +117,9 @@ const KEY_RELOAD_INTERVAL_MS = 30_000;
 export const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-admin-key"]',
+  'req.headers["x-service-key"]',
+  '*.currentPassword',
   'res.headers["set-cookie"]',
   '*.password',
   '*.newPassword',
@@ -211,6 +217,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     pageSize: 1000,
     batchLimit: 10_000,
   }, logError);
+  // The live streams (revocations for services, device events): revocations/live-streams.ts.
+  const live: LiveStreams = createLiveStreams({ db: database.db, events: eventStore, clock, config, onError: logError });
   const accessTokens = createAccessTokens(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds }, clock);
   const sessions = createSessionService(
     {
@@ -222,7 +230,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       telemetry,
       onRevoked: (ids) => {
         for (const bus of buses) bus.publish(ids);
+        live.poke();
       },
+      onCreated: () => live.poke(),
     },
     {
       policy: { idleTimeoutMs: config.sessionIdleTimeoutSeconds * 1000, absoluteLifetimeMs: config.sessionAbsoluteLifetimeSeconds * 1000 },
@@ -287,7 +297,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
-  const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas, ...issuedSessionSchemas, ...passwordResetSchemas];
+  const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas, ...issuedSessionSchemas, ...passwordResetSchemas, ...live.schemas];
   for (const schema of sharedSchemas) app.addSchema(schema);
   registerValidation(app, sharedSchemas);
   // Fastify parses text/plain bodies by default; the API speaks JSON only, so that is a 415.
@@ -318,6 +328,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await app.register(issuedSessionRoutes, { auth, sessions, serviceKeys });
   const resets = createPasswordResetService({ store: resetStore, users: userStore, sessions, hasher, limiter, clock, passwordPolicy });
   await app.register(passwordResetRoutes, { resets });
+  await app.register(live.routes, { sessions, accessTokens, serviceKeys });
 
   // Not awaited: Redis is optional, and a Redis that refuses or hangs mid-handshake must not hold up
   // the start. ioredis keeps reconnecting in the background; until then its commands fail at once
@@ -325,7 +336,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   redis?.connect().catch((error: unknown) => app.log.warn({ err: error }, 'Redis unavailable at start; retrying in the background'));
   for (const bus of buses) {
     await bus.start({
-      onRevoked: (ids) => cache.markRevoked(ids),
+      onRevoked: (ids) => {
+        cache.markRevoked(ids);
+        live.poke();
+      },
       // Messages may have been lost while disconnected: forget everything cached and re-sync.
       onGap: () => {
         cache.clear();
@@ -431,7 +445,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       done();
     });
   }
-  app.decorate('sessiond', { sessions, users: userStore, adminKeys, serviceKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks, fastPath, passwordResets: resetDeliverer });
+  app.decorate('sessiond', { sessions, users: userStore, adminKeys, serviceKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks, fastPath, passwordResets: resetDeliverer, liveStreams: live });
   if (config.purgeIntervalSeconds > 0) {
     let sweeping = false;
     timers.push(setInterval(() => {

@@ -51,7 +51,16 @@ export function createDevicesView(client: SessionClient): DevicesView {
     if (client.signedIn) say(describeError(error), 'problem');
   };
 
-  async function load(targetPage: number, options: { quiet?: boolean } = {}): Promise<void> {
+  /** The newest load: an older one that lost the race waits for it, so its caller sees the final list. */
+  let newest: Promise<void> = Promise.resolve();
+
+  function load(targetPage: number, options: { quiet?: boolean } = {}): Promise<void> {
+    const run = loadOnce(targetPage, options);
+    newest = run.catch(() => {});
+    return run;
+  }
+
+  async function loadOnce(targetPage: number, options: { quiet?: boolean }): Promise<void> {
     const seq = ++loadSeq;
     list.setAttribute('aria-busy', 'true');
     if (!options.quiet) reloadButton.disabled = true;
@@ -59,7 +68,11 @@ export function createDevicesView(client: SessionClient): DevicesView {
       let result = await client.listSessions(targetPage, PAGE_SIZE);
       // The last page emptied (its devices were signed out): show the one before.
       if (result.data.length === 0 && targetPage > 1) result = await client.listSessions(result.meta.totalPages || 1, PAGE_SIZE);
-      if (seq !== loadSeq) return;
+      if (seq !== loadSeq) {
+        // A newer load (a live update, a click) started meanwhile: its answer is the one shown.
+        await newest;
+        return;
+      }
       render(result);
     } finally {
       if (seq === loadSeq) {

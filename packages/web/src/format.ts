@@ -123,3 +123,19 @@ function sentence(text: string): string {
 export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : pluralForm}`;
 }
+
+/** The service's reason for a session end (GET /sessions/events), as a sentence for the sign-in page. */
+export function describeEndReason(reason: string): string {
+  const sentences: Record<string, string> = {
+    user_revoked: 'It was signed out from another device.',
+    user_revoked_all: 'Every device was signed out from another device.',
+    user_logout: 'It was signed out.',
+    admin: 'An administrator ended it.',
+    session_limit: 'Too many devices signed in: the least recently used one was signed out.',
+    refresh_token_reused: 'For your security: its sign-in was used from two places at once.',
+    idle_timeout: 'It expired after a period without use.',
+    absolute_timeout: 'It reached its maximum lifetime.',
+    account_deleted: 'The account was deleted.',
+  };
+  return sentences[reason] ?? 'It was ended.';
+}

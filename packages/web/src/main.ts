@@ -2,7 +2,7 @@ import './styles.css';
 import { createAuthView } from './auth-view.ts';
 import { createDevicesView } from './devices-view.ts';
 import { byId } from './dom.ts';
-import { describeError } from './format.ts';
+import { describeEndReason, describeError } from './format.ts';
 import { SessionClient, type EndReason, type SignedIn } from './session-client.ts';
 
 /**
@@ -26,11 +26,34 @@ function show(view: keyof typeof views) {
 const devices = createDevicesView(client);
 const auth = createAuthView(client, (signedIn) => void showDevices(signedIn, { focusHeading: true }));
 
+// Live updates (GET /sessions/events): the list follows other devices signing in and out, and this
+// device returns to sign-in the moment its session is ended elsewhere. One watcher per sign-in.
+let watching: AbortController | undefined;
+let reloading: Promise<void> | undefined;
+let reloadAgain = false;
+/** A change during a re-read may have come after it read: read once more afterwards. */
+function followChange() {
+  if (reloading) {
+    reloadAgain = true;
+    return;
+  }
+  reloading = devices.refresh().finally(() => {
+    reloading = undefined;
+    if (reloadAgain && client.signedIn) {
+      reloadAgain = false;
+      followChange();
+    }
+  });
+}
+
 async function showDevices(signedIn: SignedIn, options: { focusHeading: boolean }) {
   const { user } = signedIn;
   byId('account-name').textContent = user.name ? `${user.name} (${user.email})` : user.email;
   show('devices');
   await devices.open(options);
+  watching?.abort();
+  watching = new AbortController();
+  void client.watch({ onChange: followChange, signal: watching.signal });
 }
 
 function showSignIn(notice?: string) {
@@ -44,7 +67,10 @@ const endNotices: Record<EndReason, string> = {
   'signed-out': 'You signed out on this device.',
   'signed-out-everywhere': 'You signed out everywhere: every session of your account has ended, this one included.',
 };
-client.onEnd((reason) => showSignIn(endNotices[reason]));
+client.onEnd((reason, serverReason) => {
+  watching?.abort();
+  showSignIn(reason === 'ended' && serverReason ? `${endNotices.ended} ${describeEndReason(serverReason)}` : endNotices[reason]);
+});
 
 byId('sign-out').addEventListener('click', async (event) => {
   const button = event.currentTarget as HTMLButtonElement;

@@ -20,6 +20,8 @@ export * from './Problem.ts';
 export * from './ProvisionUserRequest.ts';
 export * from './RefreshRequest.ts';
 export * from './RegisterRequest.ts';
+export * from './Revocation.ts';
+export * from './RevocationList.ts';
 export * from './RevokeAllResult.ts';
 export * from './RevokeResult.ts';
 export * from './Session.ts';

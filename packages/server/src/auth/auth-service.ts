@@ -77,7 +77,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   dummyHash.catch(() => {});
 
   async function startSession(user: User, client: ClientInfo, authMethod: string): Promise<IssuedTokens> {
-    const { session, refreshToken } = await sessions.create(user.id, client, authMethod);
+    const { session, refreshToken, expiresAtMs } = await sessions.create(user.id, client, authMethod);
     // A sign-in racing the account's deletion: it found the user before the deletion and created
     // its session after the deletion revoked the account's sessions. Re-read after the session is
     // committed: the deletion marks the account before it revokes, so either that revocation saw
@@ -86,7 +86,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       await sessions.revokeAll(user.id, 'account_deleted');
       throw new AppError('invalid_credentials', 'The email or password is incorrect.');
     }
-    const access = await accessTokens.issue(user.id, session.id, { authMethod });
+    const access = await accessTokens.issue(user.id, session.id, { authMethod, notAfterMs: expiresAtMs });
     return { sessionId: session.id, accessToken: access.token, refreshToken, expiresInSeconds: access.expiresInSeconds };
   }
 
@@ -214,7 +214,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw error;
       }
       telemetry.refresh('success');
-      const access = await accessTokens.issue(rotated.userId, rotated.sessionId, { authMethod: rotated.authMethod });
+      const access = await accessTokens.issue(rotated.userId, rotated.sessionId, { authMethod: rotated.authMethod, notAfterMs: rotated.expiresAtMs });
       return { sessionId: rotated.sessionId, accessToken: access.token, refreshToken: rotated.refreshToken, expiresInSeconds: access.expiresInSeconds };
     },
 

@@ -21,7 +21,8 @@ export async function appendEvents(trx: Kysely<Database> | Transaction<Database>
     .execute();
 }
 
-function toEvent(row: Selectable<SessionEventTable>): SessionEvent {
+/** A session_events row as a domain event (also read by revocations/kysely-event-log.ts). */
+export function toEvent(row: Selectable<SessionEventTable>): SessionEvent {
   return {
     id: Number(row.id),
     type: row.type as SessionEventType,

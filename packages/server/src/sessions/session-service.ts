@@ -55,6 +55,8 @@ export interface SessionServiceDeps {
   onBackgroundError?: (error: unknown) => void;
   /** Called after revocations commit (after the local cache is marked): the push to other processes. */
   onRevoked?: (sessionIds: string[]) => void;
+  /** Called after a new session commits (the live streams read it at once instead of at their next poll). */
+  onCreated?: (sessionId: string) => void;
   telemetry?: Telemetry;
 }
 
@@ -160,7 +162,9 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       }
       revoked(evictedIds, 'session_limit');
       cache.fill(toCached(record));
-      return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt) };
+      deps.onCreated?.(record.id);
+      // expiresAtMs: when the session ends if nothing else happens (its tokens must not outlive it).
+      return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt), expiresAtMs: effectiveExpiryMs(record, policy) };
     },
 
     /**
@@ -291,7 +295,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
      * per-session rate limit: only verified tokens may count against a session); what it throws
      * is thrown. Reuse revocation does not wait for it.
      */
-    async refresh(token: unknown, hooks: { beforeIssue?: (sessionId: string) => Promise<void> } = {}): Promise<{ sessionId: string; userId: string; refreshToken: string; authMethod: string }> {
+    async refresh(token: unknown, hooks: { beforeIssue?: (sessionId: string) => Promise<void> } = {}): Promise<{ sessionId: string; userId: string; refreshToken: string; authMethod: string; expiresAtMs: number }> {
       const invalid = () => new AppError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
       const parsed = refreshTokens.parse(token);
       if (!parsed) throw invalid();
@@ -315,7 +319,14 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           if (!won) continue; // lost a race: re-read and take the grace path (rotation also set lastActiveAt)
           const fresh = cache.get(record.id);
           if (fresh) fresh.lastActiveAtMs = Math.max(fresh.lastActiveAtMs, nowMs);
-          return { sessionId: record.id, userId: record.userId, authMethod: record.authMethod, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt) };
+          return {
+            sessionId: record.id,
+            userId: record.userId,
+            authMethod: record.authMethod,
+            refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt),
+            // The rotation recorded activity now.
+            expiresAtMs: effectiveExpiryMs({ expiresAtMs: record.expiresAtMs, lastActiveAtMs: Math.max(record.lastActiveAtMs, nowMs) }, policy),
+          };
         }
 
         const inGrace =
@@ -324,7 +335,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           nowMs - record.refreshRotatedAtMs <= options.refreshReuseGraceMs;
         if (inGrace) {
           await beforeIssue();
-          return { sessionId: record.id, userId: record.userId, authMethod: record.authMethod, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt) };
+          return { sessionId: record.id, userId: record.userId, authMethod: record.authMethod, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt), expiresAtMs: effectiveExpiryMs(record, policy) };
         }
 
         if (parsed.generation < record.refreshGeneration) {

@@ -52,9 +52,10 @@ export function amrOf(authMethod: string): string[] {
 export interface AccessTokens {
   /**
    * Signs a token for the session; returns it with its lifetime in seconds. `authMethod` (how the
-   * session's user signed in) becomes the `amr` claim (amrOf).
+   * session's user signed in) becomes the `amr` claim (amrOf); `notAfterMs` (the session's own
+   * expiry, idle or absolute) caps the token's `exp`.
    */
-  issue(userId: string, sessionId: string, options: { authMethod: string }): Promise<{ token: string; expiresInSeconds: number }>;
+  issue(userId: string, sessionId: string, options: { authMethod: string; notAfterMs?: number }): Promise<{ token: string; expiresInSeconds: number }>;
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws InvalidTokenError. */
   verify(token: string): Promise<AccessClaims>;
   /**
@@ -184,18 +185,23 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
   };
 
   return {
-    async issue(userId, sessionId, { authMethod }) {
+    async issue(userId, sessionId, issueOptions) {
       const nowSeconds = Math.floor(clock.now() / 1000);
-      const token = await new SignJWT({ sid: sessionId, amr: amrOf(authMethod) })
+      // A token never outlives its session's expiry as known at issue time. The session's expiry only
+      // moves later (activity pushes the idle limit, never pulls it), so a verifier elsewhere that
+      // checks `exp` (@sessiond/verify) refuses an expired session's token without being told: idle
+      // and absolute expiry need no revocation event to be enforced offline.
+      const expSeconds = Math.min(nowSeconds + options.ttlSeconds, issueOptions.notAfterMs === undefined ? Infinity : Math.floor(issueOptions.notAfterMs / 1000));
+      const token = await new SignJWT({ sid: sessionId, amr: amrOf(issueOptions.authMethod) })
         .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: TOKEN_TYPE })
         .setSubject(userId)
         .setIssuer(options.issuer)
         .setAudience(options.audience)
         .setIssuedAt(nowSeconds)
-        .setExpirationTime(nowSeconds + options.ttlSeconds)
+        .setExpirationTime(expSeconds)
         .setJti(crypto.randomUUID())
         .sign(signing.key);
-      return { token, expiresInSeconds: options.ttlSeconds };
+      return { token, expiresInSeconds: expSeconds - nowSeconds };
     },
 
     verifyCached(token) {
