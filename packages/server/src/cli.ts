@@ -229,7 +229,7 @@ const commands: Record<string, Command> = {
   },
   'service-keys create': {
     usage: 'service-keys create <name> [--scope S]...',
-    summary: "Create a service key for the application's backend (printed once; only its hash is stored)",
+    summary: "Create a service key for the application's backend (printed once; --scope sessions:issue to issue sessions)",
     details:
       "Service keys authorise the application's backends (header X-Service-Key). Without --scope a key may\n" +
       'only read revocations (revocations:read); --scope sessions:issue lets it create users and issue\n' +
