@@ -67,7 +67,7 @@ export async function runJwtLibs(options: { roundMs?: number; rounds?: number; l
   const keys = generateKeyMaterial(now);
   const tokenOptions = { issuer: 'sessiond', audience: 'sessiond', ttlSeconds: 900 };
   const issuer = createAccessTokens(keys, tokenOptions, clock);
-  const { token } = await issuer.issue(crypto.randomUUID(), crypto.randomUUID());
+  const { token } = await issuer.issue(crypto.randomUUID(), crypto.randomUUID(), { authMethod: 'password' });
   const signing = keys.signingKeys[0]!;
   const publicKey = crypto.createPublicKey({ key: signing.privateJwk, format: 'jwk' });
   const publicPem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
@@ -114,7 +114,7 @@ export async function runJwtLibs(options: { roundMs?: number; rounds?: number; l
   // A cache that never hits: 2,000 distinct tokens through a 1,000-entry cache in a cycle, so every
   // call is a full verification plus an insertion and an eviction (the worst case of the cache).
   const thrashed = createAccessTokens(keys, { ...tokenOptions, verifiedCacheMaxEntries: 1000 }, clock);
-  const manyTokens = await Promise.all(Array.from({ length: 2000 }, () => issuer.issue(crypto.randomUUID(), crypto.randomUUID()).then((t) => t.token)));
+  const manyTokens = await Promise.all(Array.from({ length: 2000 }, () => issuer.issue(crypto.randomUUID(), crypto.randomUUID(), { authMethod: 'password' }).then((t) => t.token)));
   let next = 0;
 
   const candidates: Candidate[] = [

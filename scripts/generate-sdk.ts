@@ -28,7 +28,15 @@ export const packageName = '@sessiond/sdk';
  * resource servers that verify access tokens with a JOSE library; an app signing users in has no
  * use for it, and the JWKS answer has no response schema to type.
  */
-export const excludedTags = new Set(['Meta']);
+export const excludedTags = new Set(['Meta', 'Revocations']);
+
+/**
+ * Server-Sent Events operations (GET /sessions/events) are not request/response calls: the SDK's
+ * hand-written src/session-events.ts reads them as an async iterator, and the generator skips them.
+ * Revocations (the services' stream) are read by @sessiond/verify, not by apps signing users in.
+ */
+const isEventStream = (raw: OperationObject) =>
+  Object.entries(raw.responses ?? {}).some(([status, r]) => /^2\d\d$/.test(status) && Object.keys(r.content ?? {}).includes('text/event-stream'));
 
 /** The directories whose every file is generated (stale files there are an error / are removed). */
 export const generatedDirs = ['src/apis', 'src/models', 'docs'];
@@ -350,7 +358,7 @@ export function readApis(doc: OpenApiDocument): Api[] {
       const raw = item[method];
       if (!raw) continue;
       const tag = raw.tags?.[0] ?? 'Default';
-      if (excludedTags.has(tag)) continue;
+      if (excludedTags.has(tag) || isEventStream(raw)) continue;
       let api = apis.get(tag);
       if (!api) {
         api = { tag, className: apiClassName(tag), description: doc.tags?.find((t) => t.name === tag)?.description, operations: [] };
@@ -945,7 +953,7 @@ export function generateFiles(doc: OpenApiDocument): Map<string, string> {
     files.set(`docs/${api.className}.md`, apiDoc(api, doc));
   }
   files.set('src/apis/index.ts', file(apis.map((a) => `export * from './${a.className}.ts';`)));
-  files.set('src/index.ts', file(["export * from './runtime.ts';", "export * from './apis/index.ts';", "export * from './models/index.ts';", "export * from './token-lifecycle.ts';"]));
+  files.set('src/index.ts', file(["export * from './runtime.ts';", "export * from './apis/index.ts';", "export * from './models/index.ts';", "export * from './token-lifecycle.ts';", "export * from './session-events.ts';"]));
   files.set('README.md', readme(apis, doc));
   return files;
 }

@@ -76,7 +76,7 @@ export function isBoundAccessToken(token: string): boolean {
  * (`Date`) when this device's clock is off by more than a few seconds (an `iat` outside the
  * server's window would otherwise refuse every proof of a device with a wrong clock).
  */
-function retryReason(response: Response, signer: DpopSigner, state: { nonce: string | undefined }): boolean {
+function retryReason(response: Response, signer: DpopSigner, state: { nonce: string | undefined }, usedOffsetMs: number): boolean {
   const challenge = response.headers.get('www-authenticate') ?? '';
   const nonce = response.headers.get('dpop-nonce');
   if (/error="use_dpop_nonce"/.test(challenge) && nonce) {
@@ -86,7 +86,9 @@ function retryReason(response: Response, signer: DpopSigner, state: { nonce: str
   if (response.status === 401 && /^DPoP error="invalid_dpop_proof"/.test(challenge)) {
     const serverMs = Date.parse(response.headers.get('date') ?? '');
     const offsetMs = serverMs - Date.now();
-    if (Number.isFinite(offsetMs) && Math.abs(offsetMs - signer.clockOffsetMs) > 5_000) {
+    // Compared with the offset this request's proof was made with (not the current one: a request
+    // that was in flight while another one taught the offset must still be resent).
+    if (Number.isFinite(offsetMs) && Math.abs(offsetMs - usedOffsetMs) > 5_000) {
       signer.clockOffsetMs = offsetMs;
       return true;
     }
@@ -125,8 +127,9 @@ export function withDpop(keyPair: CryptoKeyPair, options: { fetchApi?: FetchAPI 
   const state: { nonce: string | undefined } = { nonce: undefined };
   return async (url, init = {}) => {
     const target = String(url);
+    const usedOffsetMs = signer.clockOffsetMs;
     let response = await fetchApi(url, (await prepare(signer, target, init, state.nonce)).init);
-    if (retryReason(response, signer, state)) {
+    if (retryReason(response, signer, state, usedOffsetMs)) {
       response = await fetchApi(url, (await prepare(signer, target, init, state.nonce)).init);
       state.nonce = response.headers.get('dpop-nonce') ?? state.nonce;
     }
@@ -141,10 +144,16 @@ export function withDpop(keyPair: CryptoKeyPair, options: { fetchApi?: FetchAPI 
 export function dpopMiddleware(keyPair: CryptoKeyPair): Middleware {
   const signer = new DpopSigner(keyPair);
   const state: { nonce: string | undefined } = { nonce: undefined };
+  // The offset each request's proof was made with, by its init (pre and post see the same object).
+  const usedOffsets = new WeakMap<RequestInit, number>();
   return {
-    pre: async ({ url, init }) => ({ url, init: (await prepare(signer, url, init, state.nonce)).init }),
+    pre: async ({ url, init }) => {
+      const prepared = (await prepare(signer, url, init, state.nonce)).init;
+      usedOffsets.set(prepared, signer.clockOffsetMs);
+      return { url, init: prepared };
+    },
     post: async ({ fetch: send, url, init, response }) => {
-      if (!retryReason(response, signer, state)) return undefined;
+      if (!retryReason(response, signer, state, usedOffsets.get(init) ?? signer.clockOffsetMs)) return undefined;
       const retried = await send(url, (await prepare(signer, url, init, state.nonce)).init);
       state.nonce = retried.headers.get('dpop-nonce') ?? state.nonce;
       return retried;

@@ -5,3 +5,4 @@ export * from './runtime.ts';
 export * from './apis/index.ts';
 export * from './models/index.ts';
 export * from './token-lifecycle.ts';
+export * from './session-events.ts';

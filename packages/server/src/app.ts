@@ -39,6 +39,7 @@ import { createMetrics } from './observability/metrics.ts';
 import { healthRoutes, redisCheck } from './observability/health-routes.ts';
 import { Problem } from './http/problem.ts';
 import { createKyselySessionStore } from './sessions/kysely-session-store.ts';
+import { createLiveStreams, type LiveStreams } from './revocations/live-streams.ts';
 import { RevocationFeed } from './sessions/revocation-feed.ts';
 import { createClusterBus, createPostgresBus, createRedisBus, type RevocationBus } from './sessions/revocation-bus.ts';
 import { SessionCache } from './sessions/session-cache.ts';
@@ -54,6 +55,18 @@ import { AppError } from './errors.ts';
 import { Jwks, type JwksDocument } from './tokens/jwks-schema.ts';
 import { createRefreshTokens } from './tokens/refresh-tokens.ts';
 import { createKyselyUserStore } from './users/kysely-user-store.ts';
+import { issuedSessionSchemas } from './auth/issued-session-schemas.ts';
+import { issuedSessionRoutes } from './auth/issued-session-routes.ts';
+import { createKyselyPasswordResetStore } from './password-reset/kysely-password-reset-store.ts';
+import { passwordResetRoutes } from './password-reset/password-reset-routes.ts';
+import { passwordResetSchemas } from './password-reset/password-reset-schemas.ts';
+import { createPasswordResetService } from './password-reset/password-reset-service.ts';
+import { PasswordResetDeliverer } from './password-reset/reset-deliverer.ts';
+import { createSmtpMailer } from './password-reset/reset-mail.ts';
+import { createLinkSealer } from './password-reset/reset-token.ts';
+import { webhookDeliveryDefaults } from './events/webhook-deliverer.ts';
+import { createKyselyServiceKeyStore } from './service-keys/kysely-service-key-store.ts';
+import type { ServiceKeyStore } from './service-keys/service-key-store.ts';
 import type { UserStore } from './users/user-store.ts';
 
 export const VERSION = '0.1.0';
@@ -63,6 +76,8 @@ export interface Services {
   sessions: SessionService;
   users: UserStore;
   adminKeys: AdminKeyStore;
+  /** Keys of the application's backends (src/service-keys). */
+  serviceKeys: ServiceKeyStore;
   events: EventStore;
   accessTokens: AccessTokens;
   database: DatabaseHandle;
@@ -72,6 +87,10 @@ export interface Services {
   webhooks: WebhookDeliverer | undefined;
   /** The session checks' fast path (http/fast-path.ts); undefined with FAST_PATH=off. */
   fastPath: FastPath | undefined;
+  /** Password-reset link delivery in the background. Tests run rounds with tick(). */
+  passwordResets: PasswordResetDeliverer;
+  /** The revocation and device event streams (revocations/live-streams.ts). */
+  liveStreams: LiveStreams;
 }
 
 declare module 'fastify' {
@@ -103,8 +122,13 @@ const DPOP_REPLAY_MAX_ENTRIES = 1_000_000;
 export const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-admin-key"]',
+  'req.headers["x-service-key"]',
+  '*.currentPassword',
   'res.headers["set-cookie"]',
   '*.password',
+  '*.newPassword',
+  '*.token',
   '*.refreshToken',
   '*.accessToken',
 ];
@@ -164,6 +188,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     activeSessions: () => sessions.countAllActive(),
     webhooks: () => webhookStats?.(),
     redisUp: config.redisUrl ? async () => redis !== undefined && (await redisCheck(redis)) === 'ok' : undefined,
+    passwordResets: () => ({ delivered: resetDeliverer.deliveredTotal, failures: resetDeliverer.failuresTotal }),
   });
   const telemetry = metrics.telemetry;
 
@@ -183,6 +208,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   const sessionStore = createKyselySessionStore(database.db, { dialect: database.dialect });
   const userStore = createKyselyUserStore(database.db);
   const adminKeys = createKyselyAdminKeyStore(database.db);
+  const serviceKeys = createKyselyServiceKeyStore(database.db);
+  const resetStore = createKyselyPasswordResetStore(database.db);
   const eventStore = createKyselyEventStore(database.db, { dialect: database.dialect });
   const cache = new SessionCache({
     maxEntries: config.sessionCacheMaxEntries,
@@ -195,6 +222,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     pageSize: 1000,
     batchLimit: 10_000,
   }, logError);
+  // The live streams (revocations for services, device events): revocations/live-streams.ts.
+  const live: LiveStreams = createLiveStreams({ db: database.db, events: eventStore, clock, config, onError: logError });
   const accessTokens = createAccessTokens(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds }, clock);
   const sessions = createSessionService(
     {
@@ -206,7 +235,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       telemetry,
       onRevoked: (ids) => {
         for (const bus of buses) bus.publish(ids);
+        live.poke();
       },
+      onCreated: () => live.poke(),
     },
     {
       policy: { idleTimeoutMs: config.sessionIdleTimeoutSeconds * 1000, absoluteLifetimeMs: config.sessionAbsoluteLifetimeSeconds * 1000 },
@@ -225,15 +256,18 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
         },
       })
     : undefined;
+  const hasher = createPasswordHasher(config.passwordHashing);
+  const limiter = createRateLimiter(deps.counters ?? redisCounters ?? new MemoryCounterStore(() => clock.now()), config.rateLimit, () => clock.now());
+  const passwordPolicy = { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength };
   const auth = createAuthService({
     users: userStore,
     sessions,
     accessTokens,
-    hasher: createPasswordHasher(config.passwordHashing),
-    limiter: createRateLimiter(deps.counters ?? redisCounters ?? new MemoryCounterStore(() => clock.now()), config.rateLimit, () => clock.now()),
+    hasher,
+    limiter,
     devices: createDeviceCookies(keys.refreshTokenKey),
     clock,
-    passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
+    passwordPolicy,
     onBackgroundError: logError,
     telemetry,
   });
@@ -282,7 +316,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], maxAge: 600 });
   }
-  const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas];
+  const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas, ...issuedSessionSchemas, ...passwordResetSchemas, ...live.schemas];
   for (const schema of sharedSchemas) app.addSchema(schema);
   registerValidation(app, sharedSchemas);
   // Fastify parses text/plain bodies by default; the API speaks JSON only, so that is a 415.
@@ -310,6 +344,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   await app.register(authRoutes, { auth, sessions, accessTokens, dpop, refreshCookie });
   await app.register(sessionRoutes, { sessions, accessTokens, dpop, refreshCookie });
   await app.register(adminRoutes, { keys: adminKeys, sessions, users: userStore, events: eventStore, deleteUser: auth.deleteUser });
+  await app.register(issuedSessionRoutes, { auth, sessions, serviceKeys });
+  const resets = createPasswordResetService({ store: resetStore, users: userStore, sessions, hasher, limiter, clock, passwordPolicy });
+  await app.register(passwordResetRoutes, { resets });
+  await app.register(live.routes, { sessions, accessTokens, dpop, serviceKeys });
 
   // Not awaited: Redis is optional, and a Redis that refuses or hangs mid-handshake must not hold up
   // the start. ioredis keeps reconnecting in the background; until then its commands fail at once
@@ -317,7 +355,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   redis?.connect().catch((error: unknown) => app.log.warn({ err: error }, 'Redis unavailable at start; retrying in the background'));
   for (const bus of buses) {
     await bus.start({
-      onRevoked: (ids) => cache.markRevoked(ids),
+      onRevoked: (ids) => {
+        cache.markRevoked(ids);
+        live.poke();
+      },
       // Messages may have been lost while disconnected: forget everything cached and re-sync.
       onGap: () => {
         cache.clear();
@@ -337,13 +378,48 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   // Webhooks: delivered in the background from the session_events outbox (events/webhook-deliverer.ts).
   const webhooks = config.webhooks.urls.length > 0
     ? new WebhookDeliverer(
-        { events: eventStore, cursors: createKyselyWebhookCursorStore(database.db), clock, log: app.log },
+        {
+          events: eventStore,
+          cursors: createKyselyWebhookCursorStore(database.db),
+          clock,
+          log: app.log,
+          // A reset event's link is stored sealed and sent opened (password-reset/reset-token.ts).
+          revealData: (event) => {
+            if (event.type !== 'password_reset.requested' || typeof event.data.sealedLink !== 'string') return event.data;
+            const { sealedLink, ...rest } = event.data;
+            return { ...rest, link: linkSealer.open(sealedLink) ?? null };
+          },
+        },
         { endpoints: config.webhooks.urls, secret: config.webhooks.secret ?? '', pollIntervalMs: config.webhooks.pollIntervalMs, timeoutMs: config.webhooks.timeoutMs, userAgent: `sessiond/${VERSION}` },
       )
     : undefined;
   await webhooks?.init();
   webhooks?.start();
   if (webhooks) webhookStats = () => ({ lagSeconds: webhooks.lagMs / 1000, failures: webhooks.failuresTotal });
+
+  // Password-reset links: delivered in the background from password_reset_requests, by mail
+  // (SMTP_URL) or, without it, as password_reset.requested webhook events.
+  const linkSealer = createLinkSealer(keys.refreshTokenKey);
+  const resetDeliverer = new PasswordResetDeliverer(
+    {
+      store: resetStore,
+      users: userStore,
+      clock,
+      log: app.log,
+      mailer: config.mail.smtpUrl && config.mail.from ? createSmtpMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, timeoutMs: config.mail.timeoutMs }) : undefined,
+      sealer: linkSealer,
+    },
+    {
+      publicUrl: config.publicUrl,
+      tokenTtlMs: config.passwordResetTokenTtlSeconds * 1000,
+      pollIntervalMs: config.mail.pollIntervalMs,
+      batchSize: 20,
+      leaseMs: Math.max(30_000, 3 * config.mail.timeoutMs),
+      retry: webhookDeliveryDefaults.retry,
+      webhooks: webhooks !== undefined,
+    },
+  );
+  resetDeliverer.start();
 
   const timers: NodeJS.Timeout[] = [];
   let keysMtimeMs = 0;
@@ -388,7 +464,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       done();
     });
   }
-  app.decorate('sessiond', { sessions, users: userStore, adminKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks, fastPath });
+  app.decorate('sessiond', { sessions, users: userStore, adminKeys, serviceKeys, events: eventStore, accessTokens, database, reloadKeys, webhooks, fastPath, passwordResets: resetDeliverer, liveStreams: live });
   if (config.purgeIntervalSeconds > 0) {
     let sweeping = false;
     timers.push(setInterval(() => {
@@ -407,6 +483,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   app.addHook('onClose', async () => {
     // First, while the database is open: a delivery in flight finishes and records its cursor.
     await webhooks?.stop();
+    await resetDeliverer.stop();
     for (const timer of timers) clearInterval(timer);
     await feed.stop();
     for (const bus of buses) await bus.close();

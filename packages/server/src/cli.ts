@@ -16,7 +16,7 @@ import type { AppConfig } from './config.ts';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 interface Parsed {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
 }
 
@@ -39,12 +39,26 @@ const keysFileOf = (config: AppConfig) => config.keysFile ?? path.join(config.da
 async function withServices<T>(config: AppConfig, fn: (app: Awaited<ReturnType<typeof import('./app.ts').buildApp>>) => Promise<T>): Promise<T> {
   const { buildApp } = await import('./app.ts');
   // No background work: the running service sweeps and delivers webhooks, not a one-off command.
-  const app = await buildApp({ ...config, logLevel: 'silent', purgeIntervalSeconds: 0, webhooks: { ...config.webhooks, pollIntervalMs: 0 } });
+  const app = await buildApp({
+    ...config,
+    logLevel: 'silent',
+    purgeIntervalSeconds: 0,
+    webhooks: { ...config.webhooks, pollIntervalMs: 0 },
+    mail: { ...config.mail, pollIntervalMs: 0 },
+  });
   try {
     return await fn(app);
   } finally {
     await app.close();
   }
+}
+
+/** Runs a parsed `service-keys` command (service-keys/service-keys-command.ts does the work). */
+async function serviceKeys(config: AppConfig, command: import('./service-keys/service-keys-command.ts').ServiceKeysCommand): Promise<number> {
+  const { runServiceKeysCommand } = await import('./service-keys/service-keys-command.ts');
+  return withServices(config, (app) =>
+    runServiceKeysCommand(app.sessiond.serviceKeys, command, { out: (line) => console.log(line), err: (line) => console.error(line) }, Date.now()),
+  );
 }
 
 async function listKeys(config: AppConfig, { rotate }: { rotate: boolean }): Promise<number> {
@@ -212,6 +226,37 @@ const commands: Record<string, Command> = {
         console.log(`revoked admin key ${id}`);
         return 0;
       }),
+  },
+  'service-keys create': {
+    usage: 'service-keys create <name> [--scope S]...',
+    summary: "Create a service key for the application's backend (printed once; --scope sessions:issue to issue sessions)",
+    details:
+      "Service keys authorise the application's backends (header X-Service-Key). Without --scope a key may\n" +
+      'only read revocations (revocations:read); --scope sessions:issue lets it create users and issue\n' +
+      'sessions (repeat --scope to hold both). The secret is the last line of the output.',
+    options: { scope: { type: 'string', multiple: true } },
+    positionals: ['name'],
+    async run({ values, positionals: [name] }, config) {
+      const { isServiceKeyScope } = await import('./service-keys/service-key.ts');
+      const scopes = (values.scope as string[] | undefined) ?? [];
+      const unknown = scopes.filter((scope) => !isServiceKeyScope(scope));
+      if (unknown.length > 0) {
+        console.error(`sessiond service-keys create: unknown scope '${unknown[0]}' (revocations:read or sessions:issue)`);
+        return 2;
+      }
+      return serviceKeys(config(), { action: 'create', name: name!, scopes: scopes.filter(isServiceKeyScope) });
+    },
+  },
+  'service-keys list': {
+    usage: 'service-keys list',
+    summary: 'List service keys',
+    run: (_parsed, config) => serviceKeys(config(), { action: 'list' }),
+  },
+  'service-keys revoke': {
+    usage: 'service-keys revoke <id>',
+    summary: 'Revoke a service key (streams it holds end)',
+    positionals: ['id'],
+    run: ({ positionals: [id] }, config) => serviceKeys(config(), { action: 'revoke', id: id! }),
   },
   config: {
     usage: 'config',

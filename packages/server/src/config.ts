@@ -60,6 +60,8 @@ export const EnvSchema = Type.Object({
   // Printable ASCII without spaces: what fits a `Bearer` header unmangled.
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 1000, pattern: '^[!-~]+$', description: 'a token of 16 to 1000 printable ASCII characters without spaces' })),
   PUBLIC_URL: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'an http(s) URL such as https://auth.example.com' })),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://', maxLength: 2000, description: 'an smtp:// or smtps:// URL' })),
+  MAIL_FROM: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
 }, { additionalProperties: true });
 
 export type Env = Static<typeof EnvSchema>;
@@ -150,6 +152,19 @@ export interface AppConfig {
   dpop: { required: boolean; requireNonce: boolean; iatWindowSeconds: number };
   /** When set, GET /metrics wants `Authorization: Bearer <this>` (compared in constant time). */
   metricsToken: string | undefined;
+  /** Password-reset delivery (password-reset/): by mail through SMTP, or as a webhook event without it. */
+  mail: {
+    /** smtp:// or smtps:// URL, credentials included; unset = reset links go out as webhook events. */
+    smtpUrl: string | undefined;
+    /** The From of reset mails, e.g. "Example <no-reply@example.com>"; required with SMTP_URL. */
+    from: string | undefined;
+    /** How often each process looks for reset requests to deliver; 0 = only when tick() is called (tests). */
+    pollIntervalMs: number;
+    /** One SMTP attempt is abandoned (and retried later) after this long. */
+    timeoutMs: number;
+  };
+  /** How long a password-reset link works. */
+  passwordResetTokenTtlSeconds: number;
 }
 
 export const defaultConfig: AppConfig = {
@@ -187,6 +202,8 @@ export const defaultConfig: AppConfig = {
   webhooks: { urls: [], secret: undefined, pollIntervalMs: 1000, timeoutMs: 5000 },
   dpop: { required: false, requireNonce: false, iatWindowSeconds: 60 },
   metricsToken: undefined,
+  mail: { smtpUrl: undefined, from: undefined, pollIntervalMs: 1000, timeoutMs: 10_000 },
+  passwordResetTokenTtlSeconds: 30 * 60,
 };
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -231,6 +248,7 @@ export function maskedConfig(config: AppConfig): AppConfig {
     ...config,
     databaseUrl: mask(config.databaseUrl),
     redisUrl: mask(config.redisUrl),
+    mail: { ...config.mail, smtpUrl: mask(config.mail.smtpUrl) },
     webhooks: { ...config.webhooks, urls: config.webhooks.urls.map(maskUrl), secret: config.webhooks.secret === undefined ? undefined : MASK },
     metricsToken: config.metricsToken === undefined ? undefined : MASK,
   };
@@ -239,7 +257,7 @@ export function maskedConfig(config: AppConfig): AppConfig {
 /** Variables whose values never appear in an error message. */
 const secretVariables = new Set(['WEBHOOK_SECRET', 'METRICS_TOKEN']);
 /** Variables holding URLs: they appear in messages only through maskUrl. */
-const urlVariables = new Set(['DATABASE_URL', 'REDIS_URL', 'WEBHOOK_URLS', 'PUBLIC_URL']);
+const urlVariables = new Set(['DATABASE_URL', 'REDIS_URL', 'WEBHOOK_URLS', 'PUBLIC_URL', 'SMTP_URL']);
 /** How a variable's value appears in an error message (long values cut). */
 const shownValue = (name: string, value: string) => {
   if (secretVariables.has(name)) return '(hidden)';
@@ -338,6 +356,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const publicUrlProblem = e.PUBLIC_URL === undefined ? undefined : httpUrlProblem(e.PUBLIC_URL);
   if (publicUrlProblem) entryErrors.push(`PUBLIC_URL=${shownValue('PUBLIC_URL', e.PUBLIC_URL!)}: ${publicUrlProblem} (expected an http(s) URL such as https://auth.example.com)`);
   if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) entryErrors.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set (at least 32 characters)');
+  // A reset mail needs a sender and a link to send.
+  if (e.SMTP_URL && !e.MAIL_FROM) entryErrors.push('MAIL_FROM: required when SMTP_URL is set');
+  if (e.SMTP_URL && !e.PUBLIC_URL) entryErrors.push('PUBLIC_URL: required when SMTP_URL is set (reset links start with it)');
   if (entryErrors.length > 0) throw new ConfigError(`Invalid configuration: ${entryErrors.join('; ')}`);
   const config: AppConfig = {
     ...defaultConfig,
@@ -372,10 +393,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       failuresBeforeDelay: e.LOGIN_FAILURES_BEFORE_DELAY ?? defaultConfig.rateLimit.failuresBeforeDelay,
       ipv6PrefixLength: e.RATE_LIMIT_IPV6_PREFIX ?? defaultConfig.rateLimit.ipv6PrefixLength,
     },
-    publicUrl: e.PUBLIC_URL,
+    // Without a trailing slash, so links are `${publicUrl}/reset-password?…`.
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     webhooks: { ...defaultConfig.webhooks, urls: webhookUrls, secret: e.WEBHOOK_SECRET },
     dpop: { ...defaultConfig.dpop, required: isOn(e.REQUIRE_DPOP, false), requireNonce: isOn(e.DPOP_REQUIRE_NONCE, false) },
     metricsToken: e.METRICS_TOKEN,
+    mail: { ...defaultConfig.mail, smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
   };
   if (config.sessionAbsoluteLifetimeSeconds < config.sessionIdleTimeoutSeconds) {
     // Allowed (the shorter wins), but almost always a typo worth knowing about.

@@ -5,7 +5,12 @@ import type { SessionClient, SignedIn } from './session-client.ts';
 export interface AuthView {
   /** Shows sign-in, with a notice above the form when there is something to say (e.g. why). */
   open(options: { notice?: string }): void;
+  /** Shows the form that sets a new password with the token of a reset link. */
+  openReset(token: string): void;
 }
+
+type Form = 'sign-in' | 'sign-up' | 'forgot' | 'reset';
+const titles: Record<Form, string> = { 'sign-in': 'Sign in', 'sign-up': 'Create an account', forgot: 'Reset your password', reset: 'Choose a new password' };
 
 /**
  * Sign-in and sign-up: two plain forms (the browser's password manager understands them), native
@@ -16,23 +21,33 @@ export function createAuthView(client: SessionClient, onSignedIn: (signedIn: Sig
   const notice = byId('auth-notice');
   const signInForm = byId<HTMLFormElement>('sign-in-form');
   const signUpForm = byId<HTMLFormElement>('sign-up-form');
+  const forgotForm = byId<HTMLFormElement>('forgot-form');
+  const resetForm = byId<HTMLFormElement>('reset-form');
+  const forms: Record<Form, HTMLFormElement> = { 'sign-in': signInForm, 'sign-up': signUpForm, forgot: forgotForm, reset: resetForm };
+  /** The token of the reset link this page was opened with; only in memory. */
+  let resetToken = '';
 
-  function show(which: 'sign-in' | 'sign-up') {
-    signInForm.hidden = which !== 'sign-in';
-    signUpForm.hidden = which !== 'sign-up';
-    title.textContent = which === 'sign-in' ? 'Sign in' : 'Create an account';
-    (which === 'sign-in' ? signInForm : signUpForm).querySelector('input')?.focus();
+  function show(which: Form) {
+    for (const [name, form] of Object.entries(forms)) form.hidden = name !== which;
+    title.textContent = titles[which];
+    forms[which].querySelector('input')?.focus();
   }
 
   for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-show]'))) {
     button.addEventListener('click', () => {
       notice.textContent = '';
-      show(button.dataset.show === 'sign-up' ? 'sign-up' : 'sign-in');
+      const which = button.dataset.show;
+      show(which === 'sign-up' || which === 'forgot' ? which : 'sign-in');
     });
   }
 
-  /** Runs a form's request with the submit button busy; shows a failure as a sentence under the form. */
-  function handle(form: HTMLFormElement, submit: (data: FormData) => Promise<SignedIn>) {
+  const text = (data: FormData, name: string) => String(data.get(name) ?? '');
+
+  /**
+   * Runs a form's request with the submit button busy; shows a failure as a sentence under the
+   * form and goes back to its password field (the one most likely to need fixing), if it has one.
+   */
+  function busy(form: HTMLFormElement, busyLabel: string, submit: (data: FormData) => Promise<void>) {
     const error = byId(`${form.id.replace('-form', '')}-error`);
     const button = form.querySelector<HTMLButtonElement>('button[type="submit"]')!;
     const idleLabel = button.textContent ?? '';
@@ -41,15 +56,11 @@ export function createAuthView(client: SessionClient, onSignedIn: (signedIn: Sig
       if (button.disabled) return;
       error.textContent = '';
       button.disabled = true;
-      button.textContent = form === signInForm ? 'Signing in…' : 'Creating account…';
+      button.textContent = busyLabel;
       try {
-        const signedIn = await submit(new FormData(form));
-        form.reset();
-        notice.textContent = '';
-        onSignedIn(signedIn);
+        await submit(new FormData(form));
       } catch (failure) {
         error.textContent = describeError(failure);
-        // Back to the field most likely to need fixing; the alert is read out either way.
         form.querySelector<HTMLInputElement>('input[type="password"]')?.select();
       } finally {
         button.disabled = false;
@@ -58,15 +69,44 @@ export function createAuthView(client: SessionClient, onSignedIn: (signedIn: Sig
     });
   }
 
-  const text = (data: FormData, name: string) => String(data.get(name) ?? '');
+  /** Sign-in and sign-up: on success the form is cleared and the devices are shown. */
+  function handle(form: HTMLFormElement, submit: (data: FormData) => Promise<SignedIn>) {
+    busy(form, form === signInForm ? 'Signing in…' : 'Creating account…', async (data) => {
+      const signedIn = await submit(data);
+      form.reset();
+      notice.textContent = '';
+      onSignedIn(signedIn);
+    });
+  }
+
+  const forgotDone = byId('forgot-done');
+  busy(forgotForm, 'Sending…', async (data) => {
+    forgotDone.textContent = '';
+    // The service says the same whether or not the address has an account; so does the page.
+    forgotDone.textContent = await client.requestPasswordReset(text(data, 'email').trim());
+  });
+  busy(resetForm, 'Saving…', async (data) => {
+    await client.confirmPasswordReset(resetToken, text(data, 'password'));
+    resetToken = '';
+    resetForm.reset();
+    open({ notice: 'Your new password is set, and every session of your account has ended. Sign in with your new password.' });
+  });
+
   handle(signInForm, (data) => client.signIn(text(data, 'email').trim(), text(data, 'password')));
   handle(signUpForm, (data) => client.signUp(text(data, 'email').trim(), text(data, 'password'), text(data, 'name').trim() || undefined));
 
+  function open({ notice: message }: { notice?: string }) {
+    notice.textContent = message ?? '';
+    for (const id of ['sign-in-error', 'sign-up-error', 'forgot-error', 'reset-error', 'forgot-done']) byId(id).textContent = '';
+    show('sign-in');
+  }
+
   return {
-    open({ notice: message }) {
-      notice.textContent = message ?? '';
-      for (const id of ['sign-in-error', 'sign-up-error']) byId(id).textContent = '';
-      show('sign-in');
+    open,
+    openReset(token) {
+      resetToken = token;
+      notice.textContent = '';
+      show('reset');
     },
   };
 }

@@ -1,6 +1,6 @@
 import { confirmAndRun } from './confirm-dialog.ts';
 import { byId, h } from './dom.ts';
-import { describeError, deviceName, deviceTypeLabel, exactTime, plural, timeAgo } from './format.ts';
+import { describeError, deviceName, deviceTypeLabel, exactTime, plural, signInMethod, timeAgo } from './format.ts';
 import { deviceIcons } from './icons.ts';
 import { ResponseError, type Session, type SessionList } from './sdk.ts';
 import type { SessionClient } from './session-client.ts';
@@ -51,7 +51,16 @@ export function createDevicesView(client: SessionClient): DevicesView {
     if (client.signedIn) say(describeError(error), 'problem');
   };
 
-  async function load(targetPage: number, options: { quiet?: boolean } = {}): Promise<void> {
+  /** The newest load: an older one that lost the race waits for it, so its caller sees the final list. */
+  let newest: Promise<void> = Promise.resolve();
+
+  function load(targetPage: number, options: { quiet?: boolean } = {}): Promise<void> {
+    const run = loadOnce(targetPage, options);
+    newest = run.catch(() => {});
+    return run;
+  }
+
+  async function loadOnce(targetPage: number, options: { quiet?: boolean }): Promise<void> {
     const seq = ++loadSeq;
     list.setAttribute('aria-busy', 'true');
     if (!options.quiet) reloadButton.disabled = true;
@@ -59,7 +68,11 @@ export function createDevicesView(client: SessionClient): DevicesView {
       let result = await client.listSessions(targetPage, PAGE_SIZE);
       // The last page emptied (its devices were signed out): show the one before.
       if (result.data.length === 0 && targetPage > 1) result = await client.listSessions(result.meta.totalPages || 1, PAGE_SIZE);
-      if (seq !== loadSeq) return;
+      if (seq !== loadSeq) {
+        // A newer load (a live update, a click) started meanwhile: its answer is the one shown.
+        await newest;
+        return;
+      }
       render(result);
     } finally {
       if (seq === loadSeq) {
@@ -88,6 +101,7 @@ export function createDevicesView(client: SessionClient): DevicesView {
 
   function row(session: Session): HTMLLIElement {
     const name = deviceName(session.device);
+    const method = signInMethod(session.authMethod); // "with Google", or '' for a password sign-in
     const icon = h('span', { class: `device-icon ${session.device.type}`, role: 'img', 'aria-label': deviceTypeLabel[session.device.type] });
     icon.innerHTML = deviceIcons[session.device.type]; // a constant from icons.ts, never data
     const nameId = `device-name-${session.id}`;
@@ -109,7 +123,7 @@ export function createDevicesView(client: SessionClient): DevicesView {
           { class: 'device-meta' },
           session.ipAddress ? h('span', { class: 'meta-item' }, h('span', { class: 'visually-hidden' }, 'IP address '), session.ipAddress) : null,
           h('span', { class: 'meta-item' }, 'Active ', session.isCurrent ? 'now' : timeElement(session.lastActiveAt)),
-          h('span', { class: 'meta-item' }, 'Signed in ', timeElement(session.createdAt)),
+          h('span', { class: 'meta-item' }, 'Signed in ', method ? `${method} ` : '', timeElement(session.createdAt)),
         ),
       ),
       signOut,

@@ -58,6 +58,34 @@ function shortVersion(browser: string): string {
   return `${name} ${major}${minor}`;
 }
 
+/** Names of the sign-in methods the page knows, for "Signed in with …". */
+const providerNames: Record<string, string> = {
+  'oauth:google': 'Google',
+  'oauth:github': 'GitHub',
+  'oauth:apple': 'Apple',
+  'oauth:microsoft': 'Microsoft',
+  'oauth:facebook': 'Facebook',
+  'oauth:gitlab': 'GitLab',
+  saml: 'single sign-on',
+  oidc: 'single sign-on',
+  magic_link: 'an email link',
+  passkey: 'a passkey',
+};
+
+/**
+ * How a session's user signed in, as the device list says it after "Signed in": nothing for
+ * sessiond's own password sign-in (the usual case), "with Google" for `oauth:google`, a provider's
+ * name capitalised for another `oauth:…`, and the method as the application named it otherwise.
+ */
+export function signInMethod(authMethod: string): string {
+  if (authMethod === 'password') return '';
+  const known = providerNames[authMethod];
+  if (known) return `with ${known}`;
+  const oauth = /^oauth:(.+)$/.exec(authMethod);
+  if (oauth) return `with ${oauth[1]!.charAt(0).toUpperCase()}${oauth[1]!.slice(1)}`;
+  return `with ${authMethod}`;
+}
+
 export const deviceTypeLabel: Record<Device['type'], string> = {
   desktop: 'Computer',
   mobile: 'Phone',
@@ -94,4 +122,20 @@ function sentence(text: string): string {
 /** "1 other device", "3 other devices". */
 export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : pluralForm}`;
+}
+
+/** The service's reason for a session end (GET /sessions/events), as a sentence for the sign-in page. */
+export function describeEndReason(reason: string): string {
+  const sentences: Record<string, string> = {
+    user_revoked: 'It was signed out from another device.',
+    user_revoked_all: 'Every device was signed out from another device.',
+    user_logout: 'It was signed out.',
+    admin: 'An administrator ended it.',
+    session_limit: 'Too many devices signed in: the least recently used one was signed out.',
+    refresh_token_reused: 'For your security: its sign-in was used from two places at once.',
+    idle_timeout: 'It expired after a period without use.',
+    absolute_timeout: 'It reached its maximum lifetime.',
+    account_deleted: 'The account was deleted.',
+  };
+  return sentences[reason] ?? 'It was ended.';
 }

@@ -3,7 +3,7 @@ import { createAuthView } from './auth-view.ts';
 import { createDevicesView } from './devices-view.ts';
 import { loadDeviceKey } from './device-key.ts';
 import { byId } from './dom.ts';
-import { describeError } from './format.ts';
+import { describeEndReason, describeError } from './format.ts';
 import { SessionClient, type EndReason, type SignedIn } from './session-client.ts';
 
 /**
@@ -28,11 +28,34 @@ function show(view: keyof typeof views) {
 const devices = createDevicesView(client);
 const auth = createAuthView(client, (signedIn) => void showDevices(signedIn, { focusHeading: true }));
 
+// Live updates (GET /sessions/events): the list follows other devices signing in and out, and this
+// device returns to sign-in the moment its session is ended elsewhere. One watcher per sign-in.
+let watching: AbortController | undefined;
+let reloading: Promise<void> | undefined;
+let reloadAgain = false;
+/** A change during a re-read may have come after it read: read once more afterwards. */
+function followChange() {
+  if (reloading) {
+    reloadAgain = true;
+    return;
+  }
+  reloading = devices.refresh().finally(() => {
+    reloading = undefined;
+    if (reloadAgain && client.signedIn) {
+      reloadAgain = false;
+      followChange();
+    }
+  });
+}
+
 async function showDevices(signedIn: SignedIn, options: { focusHeading: boolean }) {
   const { user } = signedIn;
   byId('account-name').textContent = user.name ? `${user.name} (${user.email})` : user.email;
   show('devices');
   await devices.open(options);
+  watching?.abort();
+  watching = new AbortController();
+  void client.watch({ onChange: followChange, signal: watching.signal });
 }
 
 function showSignIn(notice?: string) {
@@ -46,7 +69,10 @@ const endNotices: Record<EndReason, string> = {
   'signed-out': 'You signed out on this device.',
   'signed-out-everywhere': 'You signed out everywhere: every session of your account has ended, this one included.',
 };
-client.onEnd((reason) => showSignIn(endNotices[reason]));
+client.onEnd((reason, serverReason) => {
+  watching?.abort();
+  showSignIn(reason === 'ended' && serverReason ? `${endNotices.ended} ${describeEndReason(serverReason)}` : endNotices[reason]);
+});
 
 byId('sign-out').addEventListener('click', async (event) => {
   const button = event.currentTarget as HTMLButtonElement;
@@ -70,7 +96,29 @@ const recheck = () => {
 document.addEventListener('visibilitychange', recheck);
 window.addEventListener('focus', recheck);
 
-client
-  .restore()
-  .then((signedIn) => (signedIn ? showDevices(signedIn, { focusHeading: false }) : showSignIn()))
-  .catch((error: unknown) => showSignIn(describeError(error)));
+/**
+ * A password-reset link opens `/reset-password?token=…`. The token is read once, then taken out of
+ * the address bar and the history at once (replaceState), so it is neither in a later Referer nor
+ * one "back" away; the page's own Referrer-Policy is no-referrer as well. It stays in memory only.
+ */
+function takeResetToken(): string | null {
+  if (window.location.pathname !== '/reset-password') return null;
+  const token = new URLSearchParams(window.location.search).get('token');
+  window.history.replaceState(null, '', '/');
+  return token;
+}
+
+const resetToken = takeResetToken();
+if (resetToken) {
+  show('auth');
+  auth.openReset(resetToken);
+} else {
+  restoreOrSignIn();
+}
+
+function restoreOrSignIn() {
+  client
+    .restore()
+    .then((signedIn) => (signedIn ? showDevices(signedIn, { focusHeading: false }) : showSignIn()))
+    .catch((error: unknown) => showSignIn(describeError(error)));
+}

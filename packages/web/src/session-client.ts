@@ -2,6 +2,7 @@ import {
   AuthApi,
   Configuration,
   ResponseError,
+  SessionEventsApi,
   SessionsApi,
   type FetchAPI,
   type Middleware,
@@ -61,13 +62,16 @@ const COOKIE_TRANSPORT = { 'X-Refresh-Transport': 'cookie' } as const;
 export class SessionClient {
   readonly auth: AuthApi;
   readonly sessions: SessionsApi;
+  readonly events: SessionEventsApi;
 
   private accessToken: string | null = null;
   private accessTokenExpiresAtMs = 0;
   private current: SignedIn | null = null;
   private refreshing: Promise<boolean> | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly endListeners = new Set<(reason: EndReason) => void>();
+  private readonly endListeners = new Set<(reason: EndReason, serverReason?: string) => void>();
+  /** Sign-outs started on this page and not yet answered: their own end notice wins over the stream's. */
+  private endingHere = 0;
   private readonly now: () => number;
   private readonly refreshLeewayMs: number;
   private readonly fetchApi: FetchAPI;
@@ -95,6 +99,7 @@ export class SessionClient {
     });
     this.auth = new AuthApi(configuration);
     this.sessions = new SessionsApi(configuration);
+    this.events = new SessionEventsApi(configuration);
   }
 
   /** Who is signed in on this page, or null. */
@@ -102,8 +107,11 @@ export class SessionClient {
     return this.current;
   }
 
-  /** Called once each time this page's session ends, with why. Returns an unsubscribe function. */
-  onEnd(listener: (reason: EndReason) => void): () => void {
+  /**
+   * Called once each time this page's session ends, with why (and, when the service said, its
+   * reason: user_revoked, admin, idle_timeout…). Returns an unsubscribe function.
+   */
+  onEnd(listener: (reason: EndReason, serverReason?: string) => void): () => void {
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);
   }
@@ -126,9 +134,19 @@ export class SessionClient {
     return this.start(result, result.user);
   }
 
+  /** Asks for a password-reset link; the answer is the same whether or not the email has an account. */
+  async requestPasswordReset(email: string): Promise<string> {
+    return (await this.auth.authControllerRequestPasswordReset({ passwordResetRequest: { email } })).message;
+  }
+
+  /** Sets a new password with the token of a reset link; every session of the account ends. */
+  async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+    await this.auth.authControllerConfirmPasswordReset({ passwordResetConfirm: { token, newPassword } });
+  }
+
   /** Signs this device out (the server also clears the refresh cookie). */
   async signOut(): Promise<void> {
-    await this.auth.authControllerLogout();
+    await this.endHere(() => this.auth.authControllerLogout());
     this.end('signed-out');
   }
 
@@ -149,19 +167,68 @@ export class SessionClient {
 
   /** Ends every session of the account, this one included. */
   async revokeAllSessions(): Promise<RevokeAllResult> {
-    const result = await this.sessions.sessionControllerRevokeAllSessions({ keepCurrent: false });
+    const result = await this.endHere(() => this.sessions.sessionControllerRevokeAllSessions({ keepCurrent: false }));
     this.end('signed-out-everywhere');
     return result;
   }
 
+  /**
+   * Listens to GET /sessions/events while signed in: `onChange` when the account's device list
+   * changed (a device signed in or out, or the stream (re)connected, when anything may have
+   * changed), and the end of this session at once, with the service's reason. Reconnects with
+   * back-off (1 s doubling to 30 s, reset once connected) until `signal` aborts or the session ends.
+   */
+  async watch(options: { onChange: () => void; signal: AbortSignal }): Promise<void> {
+    const { signal } = options;
+    let backoffMs = 1000;
+    while (!signal.aborted && this.current) {
+      try {
+        for await (const event of this.events.sessionEvents({ signal })) {
+          if (event.type === 'ready') {
+            backoffMs = 1000;
+            options.onChange();
+          } else if (event.type === 'session.created') {
+            options.onChange();
+          } else if (event.current) {
+            if (this.endingHere === 0) this.end('ended', event.reason);
+            return;
+          } else {
+            options.onChange();
+          }
+        }
+      } catch {
+        // Offline, or the service restarting: try again below. A refused token was already
+        // refreshed (or the session ended) by the retry middleware.
+      }
+      if (signal.aborted || !this.current) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, backoffMs * (0.8 + Math.random() * 0.4));
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    }
+  }
+
+  private async endHere<T>(call: () => Promise<T>): Promise<T> {
+    this.endingHere++;
+    try {
+      return await call();
+    } finally {
+      this.endingHere--;
+    }
+  }
+
   /** Forgets the tokens and stops the refresh timer; reports the end when a session was open. */
-  end(reason: EndReason): void {
+  end(reason: EndReason, serverReason?: string): void {
     const wasSignedIn = this.current !== null;
     this.accessToken = null;
     this.accessTokenExpiresAtMs = 0;
     this.current = null;
     clearTimeout(this.refreshTimer);
-    if (wasSignedIn) for (const listener of this.endListeners) listener(reason);
+    if (wasSignedIn) for (const listener of this.endListeners) listener(reason, serverReason);
   }
 
   /**

@@ -126,7 +126,10 @@ describe('the devices page in Chromium', () => {
     await waitForRows(phone.page, 1);
     assert.equal(phoneRefreshes.count, 1, 'exactly one quiet refresh');
 
-    // Now: the laptop signs in.
+    // Now: the laptop signs in. The phone's live stream is held off meanwhile: hearing of the new
+    // device, its page would re-read the list, which is activity, and it would be "active just now".
+    await phone.page.route('**/sessions/events', (route) => route.abort('connectionrefused'));
+    env.app.sessiond.liveStreams.dropAll();
     clock.advance(25 * MINUTE);
     await signIn(laptop.page, env, 'ADA@example.com');
     await devicesShown(laptop.page);
@@ -157,6 +160,8 @@ describe('the devices page in Chromium', () => {
     await laptop.page.screenshot({ path: path.join(resultsDir, 'devices-page.png'), fullPage: true });
     await phone.page.screenshot({ path: path.join(resultsDir, 'devices-page-phone.png'), fullPage: true });
 
+    await phone.page.unroute('**/sessions/events');
+
     // The laptop signs the phone out: confirmation, progress, the result, and the list updates in place.
     const navigations = countNavigations(laptop.page);
     await phoneRow.getByRole('button', { name: 'Sign out' }).click();
@@ -180,8 +185,8 @@ describe('the devices page in Chromium', () => {
     assert.equal(await laptop.page.evaluate(() => document.activeElement?.id), 'devices-title', 'focus lands on the list, not on <body>');
     assert.equal(navigations.count, 0, 'no full reload');
 
-    // The phone's next action finds out, and lands on sign-in saying why.
-    await phone.page.getByRole('button', { name: 'Refresh list' }).click();
+    // The phone finds out with no action (its live stream, or its reconnection being refused while
+    // the stream was held off above) and lands on sign-in saying why.
     assert.match(await signInShown(phone.page), /You were signed out on this device: its session was ended from another device, or it expired\./);
     assert.equal(await refreshCookie(phone.context, env), undefined, 'the dead refresh cookie was cleared');
 
@@ -242,8 +247,7 @@ describe('the devices page in Chromium', () => {
     assert.equal(await laptop.page.locator('#pager').isHidden(), true);
     assert.equal(await laptop.page.locator('#device-list .badge').count(), 1);
 
-    // The phone notices when its tab regains focus.
-    await phone.page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    // The phone hears it at once.
     assert.match(await signInShown(phone.page), /ended from another device/);
 
     // Back in on the phone; then "Sign out everywhere" from the laptop ends both.
@@ -253,9 +257,8 @@ describe('the devices page in Chromium', () => {
     await waitForRows(laptop.page, 2);
     await laptop.page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await confirm(laptop.page, 'Sign out everywhere');
-    assert.match(await signInShown(laptop.page), /You signed out everywhere/);
-    await phone.page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
-    assert.match(await signInShown(phone.page), /ended from another device/);
+    assert.match(await signInShown(laptop.page), /You signed out everywhere/, 'its own notice, not the stream\'s');
+    assert.match(await signInShown(phone.page), /ended from another device.*Every device was signed out/);
 
     // Nothing restores either device now.
     await laptop.page.reload();
@@ -263,6 +266,68 @@ describe('the devices page in Chromium', () => {
     assert.equal(await refreshCookie(laptop.context, env), undefined);
 
     assert.deepEqual([...laptop.errors, ...phone.errors], []);
+  });
+
+  test('live: signed out elsewhere -> back at sign-in with the reason within a second, no action; a new device appears without a reload', async (t) => {
+    const browser = await launchChromium(t);
+    if (!browser) return;
+    const env = await start(t);
+    const laptop = await openDevice(browser, { userAgent: desktopUserAgent(browser), viewport: desktopViewport });
+    await signUp(laptop.page, env, 'mary@example.com');
+    await waitForRows(laptop.page, 1);
+    const navigations = countNavigations(laptop.page);
+
+    // A device signs in elsewhere (another client of the API): it appears in the list by itself.
+    const phone = await env.http.post('/auth/login', { email: 'mary@example.com', password }, { headers: { 'user-agent': iPhoneUserAgent } });
+    assert.equal(phone.status, 200);
+    const appeared = Date.now();
+    await waitForRows(laptop.page, 2);
+    assert.ok(Date.now() - appeared < 3000, `the new device appeared after ${Date.now() - appeared} ms`);
+    await row(laptop.page, 'Safari 17.1 on iOS').waitFor();
+
+    // That device signs out: it leaves the list by itself too.
+    assert.equal((await env.http.post('/auth/logout', undefined, { token: phone.body.accessToken })).status, 204);
+    await waitForRows(laptop.page, 1);
+
+    // The laptop's own session is ended from elsewhere: back at sign-in, saying why, with no action.
+    const other = await env.http.post('/auth/login', { email: 'mary@example.com', password });
+    await waitForRows(laptop.page, 2);
+    const target = await laptop.page.evaluate(() => document.querySelector('#device-list > li.current')?.getAttribute('data-session-id'));
+    assert.ok(target);
+    const revoked = Date.now();
+    assert.equal((await env.http.delete(`/sessions/${target}`, { token: other.body.accessToken })).status, 200);
+    const notice = await signInShown(laptop.page);
+    const tookMs = Date.now() - revoked;
+    assert.ok(tookMs < 1000, `sign-in shown ${tookMs} ms after the revocation (promise: within a second)`);
+    assert.match(notice, /ended from another device.*It was signed out from another device\./);
+    assert.equal(navigations.count, 0, 'no reload at any point');
+    assert.deepEqual(laptop.errors, []);
+  });
+
+  test('live: the stream reconnects with back-off after the service restarts', async (t) => {
+    const browser = await launchChromium(t);
+    if (!browser) return;
+    const env = await start(t);
+    const laptop = await openDevice(browser, { userAgent: desktopUserAgent(browser), viewport: desktopViewport });
+    let connects = 0;
+    laptop.page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/sessions/events') connects++;
+    });
+    await signUp(laptop.page, env, 'kay@example.com');
+    const deadline = Date.now() + 5000;
+    while (env.app.sessiond.liveStreams.openStreams() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(connects, 1, 'one stream per signed-in page');
+    assert.equal(env.app.sessiond.liveStreams.openStreams(), 1);
+    // The connection drops (as when the service restarts): the page opens a new stream by itself.
+    await laptop.page.route('**/sessions/events', (route) => route.abort('connectionreset'), { times: 1 });
+    env.app.sessiond.liveStreams.dropAll();
+    const again = Date.now() + 8000;
+    while (connects < 3 && Date.now() < again) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(connects >= 3, `reconnected after a refused attempt (${connects} stream requests)`);
+    const phone = await env.http.post('/auth/login', { email: 'kay@example.com', password }, { headers: { 'user-agent': iPhoneUserAgent } });
+    assert.equal(phone.status, 200);
+    await waitForRows(laptop.page, 2);
+    assert.deepEqual(laptop.errors, []);
   });
 
   test('sign-in problems are shown as sentences, never JSON', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeError, deviceName, exactTime, plural, timeAgo } from '../src/format.ts';
+import { describeError, deviceName, exactTime, plural, signInMethod, timeAgo } from '../src/format.ts';
 import { FetchError, ResponseError } from '../src/sdk.ts';
 
 const now = Date.parse('2026-11-27T12:00:00Z');
@@ -9,6 +9,13 @@ const problem = (status: number, body: Record<string, unknown>) =>
   ResponseError.fromResponse(new Response(JSON.stringify({ type: 'urn:sessiond:problem:x', title: 'Title', status, ...body }), { status, headers: { 'content-type': 'application/problem+json' } }));
 
 describe('what the page says', () => {
+  test('how a session signed in: nothing for a password, the provider by name, others as given', () => {
+    assert.deepEqual(
+      ['password', 'oauth:google', 'oauth:github', 'saml', 'magic_link', 'oauth:okta', 'corp_sso'].map(signInMethod),
+      ['', 'with Google', 'with GitHub', 'with single sign-on', 'with an email link', 'with Okta', 'with corp_sso'],
+    );
+  });
+
   test('times in words', () => {
     assert.equal(timeAgo(ago(5_000), now), 'just now');
     assert.equal(timeAgo(ago(-30_000), now), 'just now', 'a server clock slightly ahead is not "in 30 seconds"');

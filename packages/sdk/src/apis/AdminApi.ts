@@ -2,8 +2,8 @@
 // Do not edit: change the route schemas in packages/server, then run `npm run generate:sdk`.
 
 import * as runtime from '../runtime.ts';
-import type { AdminSessionList, AdminStats, AdminUser, RevokeAllResult, RevokeResult, SessionEventList } from '../models/index.ts';
-import { AdminSessionListFromJSON, AdminStatsFromJSON, AdminUserFromJSON, RevokeAllResultFromJSON, RevokeResultFromJSON, SessionEventListFromJSON } from '../models/index.ts';
+import type { AdminSessionList, AdminStats, AdminUser, AuthResult, IssueSessionRequest, ProvisionUserRequest, RevokeAllResult, RevokeResult, SessionEventList } from '../models/index.ts';
+import { AdminSessionListFromJSON, AdminStatsFromJSON, AdminUserFromJSON, AuthResultFromJSON, IssueSessionRequestToJSON, ProvisionUserRequestToJSON, RevokeAllResultFromJSON, RevokeResultFromJSON, SessionEventListFromJSON } from '../models/index.ts';
 
 /** Parameters of adminControllerDeleteUser(). */
 export interface AdminControllerDeleteUserRequest {
@@ -27,9 +27,16 @@ export interface AdminControllerGetUserRequest {
   userId: string;
 }
 
+/** Parameters of adminControllerIssueSession(). */
+export interface AdminControllerIssueSessionRequest {
+  /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
+  userId: string;
+  issueSessionRequest: IssueSessionRequest;
+}
+
 /** Parameters of adminControllerListEvents(). */
 export interface AdminControllerListEventsRequest {
-  type?: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused' | 'refresh_token.unbound_use';
+  type?: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused' | 'password_reset.requested' | 'refresh_token.unbound_use';
   /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId?: string;
   /** Session id (UUID; any case accepted, answered in the canonical lower-case form). */
@@ -50,6 +57,16 @@ export interface AdminControllerListUserSessionsRequest {
   limit?: number | string;
   /** User id (UUID; any case accepted, answered in the canonical lower-case form). */
   userId: string;
+}
+
+/** Parameters of adminControllerProvisionUser(). */
+export interface AdminControllerProvisionUserRequest {
+  /**
+   * The user's email (percent-encoded in the path); compared case-insensitively.
+   * @format email
+   */
+  email: string;
+  provisionUserRequest: ProvisionUserRequest;
 }
 
 /** Parameters of adminControllerRevokeSession(). */
@@ -96,6 +113,16 @@ const operations = {
     required: ['userId'],
     apiKeyHeader: 'X-Admin-Key',
   },
+  adminControllerIssueSession: {
+    name: 'adminControllerIssueSession',
+    method: 'POST',
+    path: '/admin/users/{userId}/sessions',
+    pathParams: ['userId'],
+    required: ['userId', 'issueSessionRequest'],
+    body: 'issueSessionRequest',
+    bodyToJSON: IssueSessionRequestToJSON,
+    apiKeyHeader: 'X-Service-Key',
+  },
   adminControllerListEvents: {
     name: 'adminControllerListEvents',
     method: 'GET',
@@ -111,6 +138,16 @@ const operations = {
     queryParams: ['status', 'page', 'limit'],
     required: ['userId'],
     apiKeyHeader: 'X-Admin-Key',
+  },
+  adminControllerProvisionUser: {
+    name: 'adminControllerProvisionUser',
+    method: 'PUT',
+    path: '/admin/users/by-email/{email}',
+    pathParams: ['email'],
+    required: ['email', 'provisionUserRequest'],
+    body: 'provisionUserRequest',
+    bodyToJSON: ProvisionUserRequestToJSON,
+    apiKeyHeader: 'X-Service-Key',
   },
   adminControllerRevokeSession: {
     name: 'adminControllerRevokeSession',
@@ -243,6 +280,34 @@ export class AdminApi extends runtime.BaseAPI {
   }
 
   /**
+   * Start a session for a user the application authenticated itself (service key with sessions:issue)
+   *
+   * Answers exactly what a sign-in answers. The session is like any other (refresh, lifetimes, limits, revocation, events); `authMethod` is in its JSON, in the access token (`amr`) and in its events.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async adminControllerIssueSessionRaw(
+    requestParameters: AdminControllerIssueSessionRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<AuthResult>> {
+    const response = await this.execute(operations.adminControllerIssueSession, requestParameters, initOverrides);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AuthResultFromJSON(jsonValue));
+  }
+
+  /**
+   * Start a session for a user the application authenticated itself (service key with sessions:issue)
+   *
+   * Answers exactly what a sign-in answers. The session is like any other (refresh, lifetimes, limits, revocation, events); `authMethod` is in its JSON, in the access token (`amr`) and in its events.
+   */
+  async adminControllerIssueSession(
+    requestParameters: AdminControllerIssueSessionRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<AuthResult> {
+    const response = await this.adminControllerIssueSessionRaw(requestParameters, initOverrides);
+    return await response.value();
+  }
+
+  /**
    * The audit log of session events, oldest first, filtered and paged by id
    *
    * Pass the last id seen as `after` to read the next page; filters combine (AND).
@@ -295,6 +360,34 @@ export class AdminApi extends runtime.BaseAPI {
     initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AdminSessionList> {
     const response = await this.adminControllerListUserSessionsRaw(requestParameters, initOverrides);
+    return await response.value();
+  }
+
+  /**
+   * Create a user without a password, or return the user with this email (service key with sessions:issue)
+   *
+   * name and externalId apply only when the user is created; an existing user is returned unchanged (200). The user can set a password later only through a password reset.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async adminControllerProvisionUserRaw(
+    requestParameters: AdminControllerProvisionUserRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<AdminUser>> {
+    const response = await this.execute(operations.adminControllerProvisionUser, requestParameters, initOverrides);
+    return new runtime.JSONApiResponse(response, (jsonValue) => AdminUserFromJSON(jsonValue));
+  }
+
+  /**
+   * Create a user without a password, or return the user with this email (service key with sessions:issue)
+   *
+   * name and externalId apply only when the user is created; an existing user is returned unchanged (200). The user can set a password later only through a password reset.
+   */
+  async adminControllerProvisionUser(
+    requestParameters: AdminControllerProvisionUserRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<AdminUser> {
+    const response = await this.adminControllerProvisionUserRaw(requestParameters, initOverrides);
     return await response.value();
   }
 

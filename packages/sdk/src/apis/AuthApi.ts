@@ -2,12 +2,17 @@
 // Do not edit: change the route schemas in packages/server, then run `npm run generate:sdk`.
 
 import * as runtime from '../runtime.ts';
-import type { AuthResult, ChangePasswordRequest, DeleteAccountRequest, LoginRequest, Me, RefreshRequest, RegisterRequest, RevokeAllResult, TokenPair } from '../models/index.ts';
-import { AuthResultFromJSON, ChangePasswordRequestToJSON, DeleteAccountRequestToJSON, LoginRequestToJSON, MeFromJSON, RefreshRequestToJSON, RegisterRequestToJSON, RevokeAllResultFromJSON, TokenPairFromJSON } from '../models/index.ts';
+import type { AuthResult, ChangePasswordRequest, DeleteAccountRequest, LoginRequest, Me, PasswordResetAccepted, PasswordResetConfirm, PasswordResetRequest, RefreshRequest, RegisterRequest, RevokeAllResult, TokenPair } from '../models/index.ts';
+import { AuthResultFromJSON, ChangePasswordRequestToJSON, DeleteAccountRequestToJSON, LoginRequestToJSON, MeFromJSON, PasswordResetAcceptedFromJSON, PasswordResetConfirmToJSON, PasswordResetRequestToJSON, RefreshRequestToJSON, RegisterRequestToJSON, RevokeAllResultFromJSON, TokenPairFromJSON } from '../models/index.ts';
 
 /** Parameters of authControllerChangePassword(). */
 export interface AuthControllerChangePasswordRequest {
   changePasswordRequest: ChangePasswordRequest;
+}
+
+/** Parameters of authControllerConfirmPasswordReset(). */
+export interface AuthControllerConfirmPasswordResetRequest {
+  passwordResetConfirm: PasswordResetConfirm;
 }
 
 /** Parameters of authControllerDeleteAccount(). */
@@ -52,6 +57,11 @@ export interface AuthControllerRegisterRequest {
   registerRequest: RegisterRequest;
 }
 
+/** Parameters of authControllerRequestPasswordReset(). */
+export interface AuthControllerRequestPasswordResetRequest {
+  passwordResetRequest: PasswordResetRequest;
+}
+
 /** What each operation sends; runtime.BaseAPI.execute does the sending. */
 const operations = {
   authControllerChangePassword: {
@@ -62,6 +72,14 @@ const operations = {
     body: 'changePasswordRequest',
     bodyToJSON: ChangePasswordRequestToJSON,
     bearer: 'JWT-auth',
+  },
+  authControllerConfirmPasswordReset: {
+    name: 'authControllerConfirmPasswordReset',
+    method: 'POST',
+    path: '/auth/password-reset/confirm',
+    required: ['passwordResetConfirm'],
+    body: 'passwordResetConfirm',
+    bodyToJSON: PasswordResetConfirmToJSON,
   },
   authControllerDeleteAccount: {
     name: 'authControllerDeleteAccount',
@@ -111,6 +129,14 @@ const operations = {
     body: 'registerRequest',
     bodyToJSON: RegisterRequestToJSON,
   },
+  authControllerRequestPasswordReset: {
+    name: 'authControllerRequestPasswordReset',
+    method: 'POST',
+    path: '/auth/password-reset',
+    required: ['passwordResetRequest'],
+    body: 'passwordResetRequest',
+    bodyToJSON: PasswordResetRequestToJSON,
+  },
 } as const satisfies Record<string, runtime.Operation>;
 
 /** Sign-up, sign-in, token refresh and sign-out */
@@ -141,6 +167,33 @@ export class AuthApi extends runtime.BaseAPI {
   ): Promise<RevokeAllResult> {
     const response = await this.authControllerChangePasswordRaw(requestParameters, initOverrides);
     return await response.value();
+  }
+
+  /**
+   * Set a new password with a reset token; ends every session of the account
+   *
+   * A used, replaced, expired or unknown token: the same 400. A password refused by the policy: 400, and the token stays usable.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async authControllerConfirmPasswordResetRaw(
+    requestParameters: AuthControllerConfirmPasswordResetRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<void>> {
+    const response = await this.execute(operations.authControllerConfirmPasswordReset, requestParameters, initOverrides);
+    return new runtime.VoidApiResponse(response);
+  }
+
+  /**
+   * Set a new password with a reset token; ends every session of the account
+   *
+   * A used, replaced, expired or unknown token: the same 400. A password refused by the policy: 400, and the token stays usable.
+   */
+  async authControllerConfirmPasswordReset(
+    requestParameters: AuthControllerConfirmPasswordResetRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<void> {
+    await this.authControllerConfirmPasswordResetRaw(requestParameters, initOverrides);
   }
 
   /**
@@ -302,6 +355,34 @@ export class AuthApi extends runtime.BaseAPI {
     initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
   ): Promise<AuthResult> {
     const response = await this.authControllerRegisterRaw(requestParameters, initOverrides);
+    return await response.value();
+  }
+
+  /**
+   * Ask for a password reset link (sent by mail, or as a webhook event)
+   *
+   * Always 202 with the same body, whether or not the email has an account; the link is delivered in the background. Rate-limited per client address and per email.
+   *
+   * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
+   */
+  async authControllerRequestPasswordResetRaw(
+    requestParameters: AuthControllerRequestPasswordResetRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<runtime.ApiResponse<PasswordResetAccepted>> {
+    const response = await this.execute(operations.authControllerRequestPasswordReset, requestParameters, initOverrides);
+    return new runtime.JSONApiResponse(response, (jsonValue) => PasswordResetAcceptedFromJSON(jsonValue));
+  }
+
+  /**
+   * Ask for a password reset link (sent by mail, or as a webhook event)
+   *
+   * Always 202 with the same body, whether or not the email has an account; the link is delivered in the background. Rate-limited per client address and per email.
+   */
+  async authControllerRequestPasswordReset(
+    requestParameters: AuthControllerRequestPasswordResetRequest,
+    initOverrides?: runtime.RequestOverrides | runtime.InitOverrideFunction,
+  ): Promise<PasswordResetAccepted> {
+    const response = await this.authControllerRequestPasswordResetRaw(requestParameters, initOverrides);
     return await response.value();
   }
 }

@@ -21,11 +21,15 @@ export interface AdminSession {
   device: Device;
   /** Bound to a device key (DPoP). */
   dpopBound: boolean;
+  /**
+   * How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).
+   */
+  authMethod: string;
   active: boolean;
   /** @format date-time */
   revokedAt: Date | null;
   /** Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active. */
-  endReason: 'user_logout' | 'user_revoked' | 'user_revoked_all' | 'refresh_token_reused' | 'idle_timeout' | 'absolute_timeout' | 'session_limit' | 'admin' | 'password_changed' | 'account_deleted' | null;
+  endReason: 'user_logout' | 'user_revoked' | 'user_revoked_all' | 'refresh_token_reused' | 'idle_timeout' | 'absolute_timeout' | 'session_limit' | 'admin' | 'password_changed' | 'account_deleted' | 'password_reset' | null;
 }
 
 /** Whether `value` has every required property of AdminSession. */
@@ -39,6 +43,7 @@ export function instanceOfAdminSession(value: object): value is AdminSession {
   if (!('userAgent' in value) || value['userAgent'] === undefined) return false;
   if (!('device' in value) || value['device'] === undefined) return false;
   if (!('dpopBound' in value) || value['dpopBound'] === undefined) return false;
+  if (!('authMethod' in value) || value['authMethod'] === undefined) return false;
   if (!('active' in value) || value['active'] === undefined) return false;
   if (!('revokedAt' in value) || value['revokedAt'] === undefined) return false;
   if (!('endReason' in value) || value['endReason'] === undefined) return false;
@@ -63,6 +68,7 @@ export function AdminSessionFromJSONTyped(json: any, ignoreDiscriminator: boolea
     'userAgent': json['userAgent'],
     'device': DeviceFromJSON(json['device']),
     'dpopBound': json['dpopBound'],
+    'authMethod': json['authMethod'],
     'active': json['active'],
     'revokedAt': (json['revokedAt'] == null ? json['revokedAt'] : (new Date(json['revokedAt']))),
     'endReason': json['endReason'],
@@ -87,6 +93,7 @@ export function AdminSessionToJSONTyped(value?: AdminSession | null, ignoreDiscr
     'userAgent': value['userAgent'],
     'device': DeviceToJSON(value['device']),
     'dpopBound': value['dpopBound'],
+    'authMethod': value['authMethod'],
     'active': value['active'],
     'revokedAt': (value['revokedAt'] == null ? value['revokedAt'] : value['revokedAt'].toISOString()),
     'endReason': value['endReason'],

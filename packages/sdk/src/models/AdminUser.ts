@@ -11,6 +11,8 @@ export interface AdminUser {
   name: string | null;
   /** @format date-time */
   createdAt: Date;
+  /** The application's own id, for users its backend created. */
+  externalId: string | null;
   activeSessionCount: number;
 }
 
@@ -20,6 +22,7 @@ export function instanceOfAdminUser(value: object): value is AdminUser {
   if (!('email' in value) || value['email'] === undefined) return false;
   if (!('name' in value) || value['name'] === undefined) return false;
   if (!('createdAt' in value) || value['createdAt'] === undefined) return false;
+  if (!('externalId' in value) || value['externalId'] === undefined) return false;
   if (!('activeSessionCount' in value) || value['activeSessionCount'] === undefined) return false;
   return true;
 }
@@ -37,6 +40,7 @@ export function AdminUserFromJSONTyped(json: any, ignoreDiscriminator: boolean):
     'email': json['email'],
     'name': json['name'],
     'createdAt': (new Date(json['createdAt'])),
+    'externalId': json['externalId'],
     'activeSessionCount': json['activeSessionCount'],
   };
 }
@@ -54,6 +58,7 @@ export function AdminUserToJSONTyped(value?: AdminUser | null, ignoreDiscriminat
     'email': value['email'],
     'name': value['name'],
     'createdAt': value['createdAt'].toISOString(),
+    'externalId': value['externalId'],
     'activeSessionCount': value['activeSessionCount'],
   };
 }

@@ -26,6 +26,10 @@ export interface Session {
    * Bound to a key its device holds (DPoP, RFC 9449): a copied refresh or access token is useless without that key.
    */
   dpopBound: boolean;
+  /**
+   * How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).
+   */
+  authMethod: string;
 }
 
 /** Whether `value` has every required property of Session. */
@@ -39,6 +43,7 @@ export function instanceOfSession(value: object): value is Session {
   if (!('device' in value) || value['device'] === undefined) return false;
   if (!('isCurrent' in value) || value['isCurrent'] === undefined) return false;
   if (!('dpopBound' in value) || value['dpopBound'] === undefined) return false;
+  if (!('authMethod' in value) || value['authMethod'] === undefined) return false;
   return true;
 }
 
@@ -60,6 +65,7 @@ export function SessionFromJSONTyped(json: any, ignoreDiscriminator: boolean): S
     'device': DeviceFromJSON(json['device']),
     'isCurrent': json['isCurrent'],
     'dpopBound': json['dpopBound'],
+    'authMethod': json['authMethod'],
   };
 }
 
@@ -81,5 +87,6 @@ export function SessionToJSONTyped(value?: Session | null, ignoreDiscriminator: 
     'device': DeviceToJSON(value['device']),
     'isCurrent': value['isCurrent'],
     'dpopBound': value['dpopBound'],
+    'authMethod': value['authMethod'],
   };
 }

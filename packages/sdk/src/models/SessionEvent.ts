@@ -5,15 +5,18 @@
 
 export interface SessionEvent {
   id: number;
-  type: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused' | 'refresh_token.unbound_use';
+  type: 'session.created' | 'session.refreshed' | 'session.revoked' | 'session.expired' | 'refresh_token.reused' | 'password_reset.requested' | 'refresh_token.unbound_use';
   /** @format date-time */
   occurredAt: Date;
-  /** @format uuid */
-  sessionId: string;
+  /**
+   * null for events about an account (password_reset.requested).
+   * @format uuid
+   */
+  sessionId: string | null;
   /** @format uuid */
   userId: string;
   /** Why the session ended, for session.revoked and session.expired; null otherwise. */
-  reason: 'user_logout' | 'user_revoked' | 'user_revoked_all' | 'refresh_token_reused' | 'idle_timeout' | 'absolute_timeout' | 'session_limit' | 'admin' | 'password_changed' | 'account_deleted' | null;
+  reason: 'user_logout' | 'user_revoked' | 'user_revoked_all' | 'refresh_token_reused' | 'idle_timeout' | 'absolute_timeout' | 'session_limit' | 'admin' | 'password_changed' | 'account_deleted' | 'password_reset' | null;
   data: { [key: string]: unknown };
 }
 

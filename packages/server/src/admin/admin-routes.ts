@@ -9,6 +9,7 @@ import type { SessionService } from '../sessions/session-service.ts';
 import type { RevokeReason } from '../sessions/session.ts';
 import { normalizeEmail } from '../users/user.ts';
 import type { UserStore } from '../users/user-store.ts';
+import type { User } from '../users/user.ts';
 import type { AdminKeyStore } from './admin-key-store.ts';
 import {
   AdminSessionIdParams,
@@ -36,6 +37,16 @@ const security = [{ 'admin-key': [] }];
 const withoutCurrent = ({ isCurrent: _current, ...rest }: ReturnType<typeof sessionJson>) => rest;
 const tags = ['Admin'];
 
+/** A user as the admin API shows it (the AdminUser schema), with the number of active sessions. */
+export const adminUserJson = async (user: User, sessions: SessionService) => ({
+  id: user.id,
+  email: user.email,
+  name: user.name,
+  createdAt: iso(user.createdAtMs),
+  externalId: user.externalId,
+  activeSessionCount: await sessions.count(user.id),
+});
+
 /**
  * The operators' API: find a user, see and end their sessions, read the audit log. Authorised by
  * admin API keys (created with `npm run cli -- admin-keys create`), never by end-user tokens, in a
@@ -49,13 +60,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     }
   });
 
-  const userJson = async (user: { id: string; email: string; name: string | null; createdAtMs: number }) => ({
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    createdAt: iso(user.createdAtMs),
-    activeSessionCount: await sessions.count(user.id),
-  });
+  const userJson = (user: User) => adminUserJson(user, sessions);
 
   app.get('/admin/users', {
     schema: {

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { UuidInput } from '../http/uuid.ts';
-import { SessionId } from '../sessions/session-schemas.ts';
+import { SessionAuthMethod, SessionId } from '../sessions/session-schemas.ts';
 import { EmailString } from '../http/text-schemas.ts';
 import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
 import { revokeReasons, type RevokeReason } from '../sessions/session.ts';
@@ -17,6 +17,7 @@ export const AdminUser = Type.Object(
     email: Type.String({ format: 'email' }),
     name: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),
+    externalId: Type.Union([Type.String(), Type.Null()], { description: "The application's own id, for users its backend created." }),
     activeSessionCount: Type.Integer({ minimum: 0 }),
   },
   { $id: 'AdminUser', additionalProperties: false },
@@ -33,6 +34,7 @@ export const AdminSession = Type.Object(
     userAgent: Type.Union([Type.String(), Type.Null()]),
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
     dpopBound: Type.Boolean({ description: 'Bound to a device key (DPoP).' }),
+    authMethod: SessionAuthMethod,
     active: Type.Boolean(),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     endReason: Type.Union([EndReason, Type.Null()], { description: 'Why the session ended (revocation reason, idle_timeout or absolute_timeout); null while active.' }),
@@ -58,7 +60,7 @@ export const SessionEvent = Type.Object(
     id: Type.Integer(),
     type: EventType,
     occurredAt: Type.String({ format: 'date-time' }),
-    sessionId: Type.String({ format: 'uuid' }),
+    sessionId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'null for events about an account (password_reset.requested).' }),
     userId: Type.String({ format: 'uuid' }),
     reason: Type.Union([EndReason, Type.Null()], { description: 'Why the session ended, for session.revoked and session.expired; null otherwise.' }),
     data: Type.Record(Type.String(), Type.Unknown()),

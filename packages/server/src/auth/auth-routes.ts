@@ -24,12 +24,13 @@ export interface AuthRoutesOptions {
   dpop: Dpop;
 }
 
-const client = (request: FastifyRequest): ClientInfo => ({
+/** The client of a request as a session records it: its address and User-Agent. */
+export const clientOf = (request: FastifyRequest): ClientInfo => ({
   ipAddress: request.ip ?? null,
   userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
 });
 
-const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
+export const userJson = (u: UserValue) => ({ id: u.id, email: u.email, name: u.name, createdAt: iso(u.createdAtMs) });
 /** The answer of GET /auth/me, from both paths. */
 const meJson = (user: UserValue, sessionId: string) => ({ user: userJson(user), sessionId });
 
@@ -45,7 +46,7 @@ export function authFastRoutes(auth: AuthService): FastRoute[] {
   }];
 }
 
-const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
+export const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
   sessionId: t.sessionId,
   accessToken: t.accessToken,
   ...(refreshInBody ? { refreshToken: t.refreshToken } : {}),
@@ -61,7 +62,7 @@ const browserTransportNote =
   ' With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.';
 
 // Responses carrying tokens must never be stored by a cache (RFC 6749 §5.1).
-const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+export const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, sessions, accessTokens, dpop, refreshCookie }) => {
   /** Sends issued tokens in the transport the client asked for. */
@@ -84,7 +85,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
   }, async (request, reply) => {
     const dpopJkt = await dpop.bindingOf(request, reply);
-    const { user, tokens, deviceCookie } = await auth.register(request.body, client(request), { deviceCookie: deviceCookieOf(request), dpopJkt });
+    const { user, tokens, deviceCookie } = await auth.register(request.body, clientOf(request), { deviceCookie: deviceCookieOf(request), dpopJkt });
     setDeviceCookie(request, reply, deviceCookie);
     return sendTokens(request, reply.code(201), tokens, { user: userJson(user) });
   });
@@ -105,7 +106,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
   }, async (request, reply) => {
     const dpopJkt = await dpop.bindingOf(request, reply);
-    const { user, tokens, deviceCookie } = await auth.login(request.body, client(request), { deviceCookie: deviceCookieOf(request), dpopJkt });
+    const { user, tokens, deviceCookie } = await auth.login(request.body, clientOf(request), { deviceCookie: deviceCookieOf(request), dpopJkt });
     setDeviceCookie(request, reply, deviceCookie);
     return sendTokens(request, reply, tokens, { user: userJson(user) });
   });
@@ -130,7 +131,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     try {
       // The proof is checked first, whatever the token: its refusal says nothing about the token.
       const proof = await dpop.proofOf(request, reply);
-      const tokens = await auth.refresh(presented, client(request), { dpopJkt: proof?.jkt });
+      const tokens = await auth.refresh(presented, clientOf(request), { dpopJkt: proof?.jkt });
       return sendTokens(request, reply, tokens);
     } catch (error) {
       // Cleared only when the session is over for good (the token is invalid, revoked, expired or

@@ -10,6 +10,7 @@ import type { DeviceCookies } from '../abuse/device-cookies.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import { isCommonPassword } from './common-passwords.ts';
 import { noopTelemetry, type Telemetry } from '../observability/telemetry.ts';
+import { PASSWORD_AUTH_METHOD } from '../sessions/session.ts';
 
 export interface ClientInfo {
   ipAddress: string | null;
@@ -33,9 +34,36 @@ export interface AuthServiceDeps {
   limiter: RateLimiter;
   devices: DeviceCookies;
   clock: Clock;
-  passwordPolicy: { minLength: number; maxLength: number };
+  passwordPolicy: PasswordPolicy;
   onBackgroundError?: (error: unknown) => void;
   telemetry?: Telemetry;
+}
+
+export interface PasswordPolicy {
+  minLength: number;
+  maxLength: number;
+}
+
+/**
+ * The password policy of sign-up, and of every other place a password is set (a reset): throws
+ * weak_password with a sentence saying what to change.
+ */
+export function checkPasswordPolicy(password: string, email: string, passwordPolicy: PasswordPolicy): void {
+  // Length in code points, as a person counts characters (ASVS 6.2.1: at least 8; 6.2.9: at
+  // least 64 allowed; no composition rules). The upper bound caps hashing work per request.
+  const length = [...password].length;
+  if (length < passwordPolicy.minLength) {
+    throw new AppError('weak_password', `The password must have at least ${passwordPolicy.minLength} characters.`);
+  }
+  if (length > passwordPolicy.maxLength) {
+    throw new AppError('weak_password', `The password must have at most ${passwordPolicy.maxLength} characters.`);
+  }
+  if (password.trim().length === 0 || normalizeEmail(password) === email) {
+    throw new AppError('weak_password', 'The password must not be blank or equal to the email address.');
+  }
+  if (isCommonPassword(password)) {
+    throw new AppError('weak_password', 'This password is one of the most common ones and easy to guess; choose another.');
+  }
 }
 
 const USER_CACHE_MAX = 10_000;
@@ -50,26 +78,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   const dummyHash = hasher.hash(crypto.randomBytes(16).toString('base64url'));
   dummyHash.catch(() => {});
 
-  function checkPasswordPolicy(password: string, email: string): void {
-    // Length in code points, as a person counts characters (ASVS 6.2.1: at least 8; 6.2.9: at
-    // least 64 allowed; no composition rules). The upper bound caps hashing work per request.
-    const length = [...password].length;
-    if (length < passwordPolicy.minLength) {
-      throw new AppError('weak_password', `The password must have at least ${passwordPolicy.minLength} characters.`);
-    }
-    if (length > passwordPolicy.maxLength) {
-      throw new AppError('weak_password', `The password must have at most ${passwordPolicy.maxLength} characters.`);
-    }
-    if (password.trim().length === 0 || normalizeEmail(password) === email) {
-      throw new AppError('weak_password', 'The password must not be blank or equal to the email address.');
-    }
-    if (isCommonPassword(password)) {
-      throw new AppError('weak_password', 'This password is one of the most common ones and easy to guess; choose another.');
-    }
-  }
-
-  async function startSession(user: User, client: ClientInfo, dpopJkt: string | undefined): Promise<IssuedTokens> {
-    const { session, refreshToken } = await sessions.create(user.id, client, { dpopJkt });
+  async function startSession(user: User, client: ClientInfo, authMethod: string, dpopJkt?: string): Promise<IssuedTokens> {
+    const { session, refreshToken, expiresAtMs } = await sessions.create(user.id, client, authMethod, { dpopJkt });
     // A sign-in racing the account's deletion: it found the user before the deletion and created
     // its session after the deletion revoked the account's sessions. Re-read after the session is
     // committed: the deletion marks the account before it revokes, so either that revocation saw
@@ -78,7 +88,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       await sessions.revokeAll(user.id, 'account_deleted');
       throw new AppError('invalid_credentials', 'The email or password is incorrect.');
     }
-    const access = await accessTokens.issue(user.id, session.id, { jkt: session.dpopJkt });
+    const access = await accessTokens.issue(user.id, session.id, { authMethod, notAfterMs: expiresAtMs, jkt: session.dpopJkt });
     return { sessionId: session.id, accessToken: access.token, refreshToken, expiresInSeconds: access.expiresInSeconds, dpopJkt: session.dpopJkt };
   }
 
@@ -95,7 +105,9 @@ export function createAuthService(deps: AuthServiceDeps) {
     const budget = { account: user.email, deviceId: undefined };
     await limiter.beginSignIn(budget);
     const found = await users.findByEmail(user.email);
-    if (!found || !(await hasher.verify(found.passwordHash, password))) {
+    // An account without a password (issued by the application's backend) has no current one to give.
+    const storedHash = found?.passwordHash ?? null;
+    if (!found || !(await hasher.verify(storedHash ?? (await dummyHash), password)) || storedHash === null) {
       throw new AppError('wrong_password', 'The current password is incorrect.');
     }
     await limiter.signInSucceeded(budget);
@@ -119,14 +131,14 @@ export function createAuthService(deps: AuthServiceDeps) {
     async register(input: { email: string; password: string; name?: string | undefined }, client: ClientInfo, options: { deviceCookie?: string | undefined; dpopJkt?: string | undefined } = {}) {
       await limiter.checkAddress('ip:register', client.ipAddress);
       const email = normalizeEmail(input.email);
-      checkPasswordPolicy(input.password, email);
-      const user: User = { id: crypto.randomUUID(), email, name: input.name?.trim() || null, createdAtMs: clock.now() };
+      checkPasswordPolicy(input.password, email, passwordPolicy);
+      const user: User = { id: crypto.randomUUID(), email, name: input.name?.trim() || null, createdAtMs: clock.now(), externalId: null };
       const passwordHash = await hasher.hash(input.password);
       if (!(await users.create({ ...user, passwordHash }))) {
         throw new AppError('email_taken', 'An account with this email already exists.');
       }
       telemetry.signUp();
-      return { user, tokens: await startSession(user, client, options.dpopJkt), deviceCookie: devices.issue(options.deviceCookie, email) };
+      return { user, tokens: await startSession(user, client, PASSWORD_AUTH_METHOD, options.dpopJkt), deviceCookie: devices.issue(options.deviceCookie, email) };
     },
 
     /**
@@ -142,22 +154,53 @@ export function createAuthService(deps: AuthServiceDeps) {
       const budget = { account: email, deviceId: devices.recognise(options.deviceCookie, email) };
       await limiter.beginSignIn(budget);
       const found = await users.findByEmail(email);
-      // Same work and the same answer whether the email or the password is wrong.
-      const ok = await hasher.verify(found?.passwordHash ?? (await dummyHash), input.password);
-      if (!found || !ok) {
+      // Same work and the same answer whether the email or the password is wrong, or the account
+      // has no password at all (created by the application's backend, until a reset sets one).
+      const storedHash = found?.passwordHash ?? null;
+      const ok = (await hasher.verify(storedHash ?? (await dummyHash), input.password)) && storedHash !== null;
+      if (!found || storedHash === null || !ok) {
         telemetry.signIn('failure');
         throw new AppError('invalid_credentials', 'The email or password is incorrect.');
       }
       telemetry.signIn('success');
       await limiter.signInSucceeded(budget);
-      if (hasher.needsRehash(found.passwordHash)) {
+      if (hasher.needsRehash(storedHash)) {
         hasher
           .hash(input.password)
           .then((h) => users.updatePasswordHash(found.id, h))
           .catch(deps.onBackgroundError ?? (() => {}));
       }
       const { passwordHash: _secret, ...user } = found;
-      return { user, tokens: await startSession(user, client, options.dpopJkt), deviceCookie: devices.issue(options.deviceCookie, email) };
+      return { user, tokens: await startSession(user, client, PASSWORD_AUTH_METHOD, options.dpopJkt), deviceCookie: devices.issue(options.deviceCookie, email) };
+    },
+
+    /**
+     * Creates a user without a password for the application's backend, or returns the one that
+     * has this email (unchanged: name and externalId apply only on creation). `created` says which.
+     */
+    async provisionUser(input: { email: string; name?: string | undefined; externalId?: string | undefined }): Promise<{ user: User; created: boolean }> {
+      const email = normalizeEmail(input.email);
+      const existing = await users.findByEmail(email);
+      if (!existing) {
+        const user: User = { id: crypto.randomUUID(), email, name: input.name?.trim() || null, createdAtMs: clock.now(), externalId: input.externalId ?? null };
+        if (await users.create({ ...user, passwordHash: null })) return { user, created: true };
+      }
+      // Taken meanwhile (a concurrent PUT), or the external id belongs to someone else.
+      const found = existing ?? (await users.findByEmail(email));
+      if (!found) throw new AppError('external_id_taken', 'Another user already has this externalId.');
+      const { passwordHash: _secret, ...user } = found;
+      return { user, created: false };
+    },
+
+    /**
+     * A session for a user the application's backend has authenticated itself: like any sign-in
+     * (limits, events, refresh, revocation), with the method it names. The route has checked the
+     * service key and its scope.
+     */
+    async issueSession(userId: string, client: ClientInfo, authMethod: string): Promise<{ user: User; tokens: IssuedTokens }> {
+      const user = await users.findById(userId);
+      if (!user) throw new AppError('user_not_found', 'No user has this id.');
+      return { user, tokens: await startSession(user, client, authMethod) };
     },
 
     /** `dpopJkt`: the key of the request's verified DPoP proof, if any (a bound session needs its own). */
@@ -174,7 +217,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw error;
       }
       telemetry.refresh('success');
-      const access = await accessTokens.issue(rotated.userId, rotated.sessionId, { jkt: rotated.dpopJkt });
+      const access = await accessTokens.issue(rotated.userId, rotated.sessionId, { authMethod: rotated.authMethod, notAfterMs: rotated.expiresAtMs, jkt: rotated.dpopJkt });
       return { sessionId: rotated.sessionId, accessToken: access.token, refreshToken: rotated.refreshToken, expiresInSeconds: access.expiresInSeconds, dpopJkt: rotated.dpopJkt };
     },
 
@@ -189,7 +232,7 @@ export function createAuthService(deps: AuthServiceDeps) {
      */
     async changePassword(principal: { userId: string; sessionId: string }, input: { currentPassword: string; newPassword: string }): Promise<{ revokedCount: number }> {
       const user = await verifyCurrentPassword(principal.userId, input.currentPassword);
-      checkPasswordPolicy(input.newPassword, user.email);
+      checkPasswordPolicy(input.newPassword, user.email, passwordPolicy);
       await users.updatePasswordHash(user.id, await hasher.hash(input.newPassword));
       return { revokedCount: await sessions.revokeAll(user.id, 'password_changed', { exceptSessionId: principal.sessionId }) };
     },

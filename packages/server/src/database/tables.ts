@@ -9,10 +9,13 @@ export interface UserTable {
   /** Normalised (trimmed, lower-cased) so that lookups are case-insensitive with a plain index. */
   email: string;
   name: string | null;
+  /** '' for a user created by the application's backend without a password (none can match it). */
   password_hash: string;
   created_at: number;
   /** Set when the account was deleted: the row is then a tombstone (see users/kysely-user-store.ts). */
   deleted_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The application's own id for the user, when it created them (unique when set). */
+  external_id: string | null;
 }
 
 export interface SessionTable {
@@ -33,6 +36,8 @@ export interface SessionTable {
   refresh_rotated_at: number | null;
   /** RFC 7638 thumbprint of the device key the session is bound to (DPoP); null when unbound. */
   dpop_jkt: string | null;
+  /** How the user signed in: 'password', or what the issuing backend said ('oauth:google', 'saml'…). */
+  auth_method: string;
 }
 
 export interface SessionEventTable {
@@ -68,6 +73,38 @@ export interface AdminKeyTable {
   revoked_at: number | null;
 }
 
+export interface ServiceKeyTable {
+  id: string;
+  name: string;
+  /** Space-separated scopes. */
+  scopes: string;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface PasswordResetTokenTable {
+  /** One live token per user: a new one replaces the last. */
+  user_id: string;
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface PasswordResetRequestTable {
+  id: Generated<number>;
+  /** Normalised, as typed: whether it has an account is found out in the background. */
+  email: string;
+  requested_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number;
+  done_at: number | null;
+  last_error: string | null;
+}
+
 export interface MigrationTable {
   name: string;
   timestamp: string;
@@ -79,5 +116,8 @@ export interface Database {
   session_events: SessionEventTable;
   webhook_cursors: WebhookCursorTable;
   admin_keys: AdminKeyTable;
+  service_keys: ServiceKeyTable;
+  password_reset_tokens: PasswordResetTokenTable;
+  password_reset_requests: PasswordResetRequestTable;
 }
 

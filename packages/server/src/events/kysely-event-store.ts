@@ -10,7 +10,8 @@ export async function appendEvents(trx: Kysely<Database> | Transaction<Database>
     .values(
       events.map((e) => ({
         type: e.type,
-        session_id: e.sessionId,
+        // The column predates events without a session: '' stands for none.
+        session_id: e.sessionId ?? '',
         user_id: e.userId,
         reason: e.reason,
         occurred_at: e.occurredAtMs,
@@ -20,11 +21,12 @@ export async function appendEvents(trx: Kysely<Database> | Transaction<Database>
     .execute();
 }
 
-function toEvent(row: Selectable<SessionEventTable>): SessionEvent {
+/** A session_events row as a domain event (also read by revocations/kysely-event-log.ts). */
+export function toEvent(row: Selectable<SessionEventTable>): SessionEvent {
   return {
     id: Number(row.id),
     type: row.type as SessionEventType,
-    sessionId: row.session_id,
+    sessionId: row.session_id === '' ? null : row.session_id,
     userId: row.user_id,
     reason: row.reason,
     occurredAtMs: Number(row.occurred_at),

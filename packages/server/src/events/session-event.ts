@@ -1,11 +1,24 @@
-/** Session lifecycle events: the audit log, and what webhooks deliver. */
-export const sessionEventTypes = ['session.created', 'session.refreshed', 'session.revoked', 'session.expired', 'refresh_token.reused', 'refresh_token.unbound_use'] as const;
+/**
+ * Session lifecycle events: the audit log, and what webhooks deliver. `password_reset.requested`
+ * is the one event without a session: the reset link for an application that sends its own mail
+ * (no SMTP_URL); its `data.link` is sealed at rest (password-reset/reset-token.ts).
+ */
+export const sessionEventTypes = [
+  'session.created',
+  'session.refreshed',
+  'session.revoked',
+  'session.expired',
+  'refresh_token.reused',
+  'password_reset.requested',
+  'refresh_token.unbound_use',
+] as const;
 
 export type SessionEventType = (typeof sessionEventTypes)[number];
 
 export interface NewSessionEvent {
   type: SessionEventType;
-  sessionId: string;
+  /** null for the events about an account rather than a session (password_reset.requested). */
+  sessionId: string | null;
   userId: string;
   /** The revocation or expiry reason, for session.revoked / session.expired. */
   reason: string | null;

@@ -52,6 +52,12 @@ export interface WebhookDelivererDeps {
   clock: Clock;
   log: WebhookLog;
   random?: () => number;
+  /**
+   * The `data` an event is sent with, when it differs from what the outbox stores: a
+   * password_reset.requested event stores its link sealed (password-reset/reset-token.ts) and is
+   * sent with it opened. Called only to build the POST body; its result is never logged.
+   */
+  revealData?: (event: SessionEvent) => Record<string, unknown>;
 }
 
 /** What one round did for one endpoint. */
@@ -78,8 +84,8 @@ export interface WebhookEndpointMetrics {
   leaseHeld: boolean;
 }
 
-/** The wire format of one event. */
-export function webhookPayload(event: SessionEvent) {
+/** The wire format of one event (with `data` as revealData gave it, if it did). */
+export function webhookPayload(event: SessionEvent, data: Record<string, unknown> = event.data) {
   return {
     id: event.id,
     type: event.type,
@@ -87,7 +93,7 @@ export function webhookPayload(event: SessionEvent) {
     sessionId: event.sessionId,
     userId: event.userId,
     reason: event.reason,
-    data: event.data,
+    data,
   };
 }
 
@@ -361,7 +367,7 @@ export class WebhookDeliverer {
   /** POSTs one event; undefined on a 2xx, else a short reason. */
   private async post(endpoint: EndpointState, event: SessionEvent): Promise<string | undefined> {
     const url = endpoint.url;
-    const body = JSON.stringify(webhookPayload(event));
+    const body = JSON.stringify(webhookPayload(event, this.deps.revealData?.(event)));
     const lost = new AbortController();
     endpoint.inFlight = lost;
     const signature = signWebhook(this.options.secret, { id: String(event.id), timestampSeconds: Math.floor(this.deps.clock.now() / 1000), body });

@@ -53,11 +53,18 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
         { name: 'Auth', description: 'Sign-up, sign-in, token refresh and sign-out' },
         { name: 'Admin', description: "Operators: users' sessions, revocation, audit log (admin API key)" },
         { name: 'Meta', description: 'Health and public keys' },
+        { name: 'Revocations', description: 'Every session end, for services that verify tokens themselves (service key); see @sessiond/verify' },
       ],
       components: {
         securitySchemes: {
           'JWT-auth': { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from /auth/login, /auth/register or /auth/refresh.' },
           'admin-key': { type: 'apiKey', in: 'header', name: 'X-Admin-Key', description: 'Admin API key from `npm run cli -- admin-keys create <name>`.' },
+          'service-key': {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Service-Key',
+            description: "Service key of the application's backend, from `npm run cli -- service-keys create <name> [--scope sessions:issue]` (default scope revocations:read: the revocation stream; sessions:issue: issuing sessions).",
+          },
         },
       },
     },

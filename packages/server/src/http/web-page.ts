@@ -36,6 +36,13 @@ async function servePage(app: FastifyInstance, distDir: string): Promise<void> {
     app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(notBuiltPage));
     return;
   }
+  // The page a password-reset link opens (`/reset-password?token=…`) is the devices page itself:
+  // it reads the token, replaces its own URL at once (history, Referer) and shows the reset form.
+  // The request log prints no `token` value (observability/access-log.ts).
+  const indexHtml = path.join(distDir, 'index.html');
+  app.get('/reset-password', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(fs.createReadStream(indexHtml)),
+  );
   await app.register(fastifyStatic, {
     root: distDir,
     prefix: '/',

@@ -5,7 +5,11 @@ import pino from 'pino';
 export interface AccessLogEntry {
   reqId: string;
   method: string;
-  /** Path and query as sent. The API takes no credential in a URL (tokens travel in headers, bodies and cookies). */
+  /**
+   * Path and query as sent, except the value of a `token` query parameter (logUrl). The API takes
+   * no credential in a URL; the one credential a URL carries is a password-reset link's token, when
+   * its page is opened.
+   */
   url: string;
   /** The client: the socket peer, or the X-Forwarded-For entry of a configured trusted proxy. */
   remoteAddress: string | undefined;
@@ -19,6 +23,13 @@ export type AccessLog = ((entry: AccessLogEntry) => void) & {
 };
 
 const MAX_PENDING_CHARS = 64 * 1024;
+
+const TOKEN_PARAMETER = /([?&]token=)[^&#]*/gi;
+
+/** The URL as logged: a `token` query parameter's value (a password-reset link opened) replaced by `***`. */
+export function logUrl(url: string): string {
+  return url.includes('=') ? url.replace(TOKEN_PARAMETER, '$1***') : url;
+}
 
 /**
  * One line per answered request, from Fastify's onResponse hook and from the fast path
@@ -58,7 +69,7 @@ export function createAccessLog(logger: FastifyBaseLogger): AccessLog {
     const log: AccessLog = Object.assign(
       (entry: AccessLogEntry) => {
         if (!infoEnabled) return;
-        logger.info({ reqId: entry.reqId, req: { method: entry.method, url: entry.url, remoteAddress: entry.remoteAddress }, res: { statusCode: entry.statusCode }, responseTime: entry.responseTimeMs }, 'request completed');
+        logger.info({ reqId: entry.reqId, req: { method: entry.method, url: logUrl(entry.url), remoteAddress: entry.remoteAddress }, res: { statusCode: entry.statusCode }, responseTime: entry.responseTimeMs }, 'request completed');
       },
       { flush: () => {} },
     );
@@ -72,7 +83,7 @@ export function createAccessLog(logger: FastifyBaseLogger): AccessLog {
       // (http/request-id.ts), methods are tokens Node's parser accepted.
       ',"reqId":"' + entry.reqId +
       '","req":{"method":"' + entry.method +
-      '","url":' + JSON.stringify(entry.url) +
+      '","url":' + JSON.stringify(logUrl(entry.url)) +
       (entry.remoteAddress === undefined ? '' : ',"remoteAddress":' + JSON.stringify(entry.remoteAddress)) +
       '},"res":{"statusCode":' + entry.statusCode +
       '},"responseTime":' + Math.round(entry.responseTimeMs * 1000) / 1000 +

@@ -14,6 +14,8 @@ export interface MetricsSources {
   webhooks?: () => { lagSeconds: number; failures: number } | undefined;
   /** Whether Redis answers, when it is configured (health-routes.ts `redisCheck`). */
   redisUp?: () => Promise<boolean>;
+  /** Password-reset link delivery (by mail or to the webhook outbox) since start. */
+  passwordResets?: () => { delivered: number; failures: number } | undefined;
 }
 
 /**
@@ -94,6 +96,24 @@ export function createMetrics(sources: MetricsSources) {
       },
     });
   }
+  new Counter({
+    name: 'sessiond_password_reset_deliveries_total',
+    help: 'Password-reset links handed to the SMTP server or the webhook outbox since start',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sources.passwordResets?.()?.delivered ?? 0);
+    },
+  });
+  new Counter({
+    name: 'sessiond_password_reset_delivery_failures_total',
+    help: 'Failed password-reset mail attempts since start (each is retried with back-off)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sources.passwordResets?.()?.failures ?? 0);
+    },
+  });
 
   const telemetry: Telemetry = {
     signIn: (result) => signIns.inc({ result }),

@@ -21,6 +21,7 @@ function toRecord(row: Selectable<SessionTable>): SessionRecord {
     refreshSalt: row.refresh_salt,
     refreshRotatedAtMs: row.refresh_rotated_at === null ? null : Number(row.refresh_rotated_at),
     dpopJkt: row.dpop_jkt ?? null,
+    authMethod: row.auth_method,
   };
 }
 
@@ -46,7 +47,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     userId: s.userId,
     reason: null,
     occurredAtMs: s.createdAtMs,
-    data: { ipAddress: s.ipAddress, userAgent: s.userAgent },
+    data: { ipAddress: s.ipAddress, userAgent: s.userAgent, authMethod: s.authMethod },
   });
   /**
    * A revoking transaction either commits within a bound or fails (503), never is acknowledged
@@ -85,6 +86,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           refresh_salt: s.refreshSalt,
           refresh_rotated_at: s.refreshRotatedAtMs,
           dpop_jkt: s.dpopJkt,
+          auth_method: s.authMethod,
         })
         .execute();
 

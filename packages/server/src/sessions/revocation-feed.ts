@@ -68,7 +68,7 @@ export class RevocationFeed {
         const page = await this.events.feedAfter(position, { limit: this.options.pageSize, types: revocationEventTypes });
         seen += page.events.length;
         if (seen > this.options.batchLimit) this.cache.clear();
-        else this.cache.markRevoked(page.events.map((e) => e.sessionId));
+        else this.cache.markRevoked(page.events.flatMap((e) => (e.sessionId === null ? [] : [e.sessionId])));
         position = page.position;
         this.position = position; // a later failure resumes from here, nothing read is read again
         if (!page.more) break;

@@ -12,4 +12,5 @@ export const sessionJson = (s: SessionView) => ({
   device: s.device,
   isCurrent: s.isCurrent,
   dpopBound: s.dpopBound,
+  authMethod: s.authMethod,
 });

@@ -13,6 +13,11 @@ export const Device = Type.Object(
   { $id: 'Device', additionalProperties: false },
 );
 
+/** How a session's user signed in (the user's and the admin view of a session alike). */
+export const SessionAuthMethod = Type.String({
+  description: "How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).",
+});
+
 // Examples for the OpenAPI document (the lint checks each against its schema).
 const exampleSession = {
   id: '0f8c3a52-6a4b-4d3e-9a51-2c7f1e0b9d44',
@@ -24,6 +29,7 @@ const exampleSession = {
   device: { browser: 'Firefox 121.0', os: 'Linux', type: 'desktop' },
   isCurrent: true,
   dpopBound: false,
+  authMethod: 'password',
 };
 
 export const Session = Type.Object(
@@ -37,6 +43,7 @@ export const Session = Type.Object(
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
     isCurrent: Type.Boolean({ description: 'True for the session of the token used (or of currentSessionId when given).' }),
     dpopBound: Type.Boolean({ description: 'Bound to a key its device holds (DPoP, RFC 9449): a copied refresh or access token is useless without that key.' }),
+    authMethod: SessionAuthMethod,
   },
   { $id: 'Session', additionalProperties: false, examples: [exampleSession] },
 );

@@ -30,6 +30,7 @@ export interface SessionView {
   isCurrent: boolean;
   /** Bound to a device key (DPoP): its refresh tokens and access tokens need proofs by that key. */
   dpopBound: boolean;
+  authMethod: string;
 }
 
 /** Whether a session is active, and until when at most (its idle or absolute expiry). */
@@ -56,6 +57,8 @@ export interface SessionServiceDeps {
   onBackgroundError?: (error: unknown) => void;
   /** Called after revocations commit (after the local cache is marked): the push to other processes. */
   onRevoked?: (sessionIds: string[]) => void;
+  /** Called after a new session commits (the live streams read it at once instead of at their next poll). */
+  onCreated?: (sessionId: string) => void;
   telemetry?: Telemetry;
 }
 
@@ -134,12 +137,13 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       device: parseDevice(record.userAgent),
       isCurrent: record.id === currentSessionId,
       dpopBound: record.dpopJkt !== null,
+      authMethod: record.authMethod,
     };
   }
 
   return {
     /** Starts a new session (every sign-in is a new session: no fixation). */
-    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }, binding: { dpopJkt?: string | undefined } = {}) {
+    async create(userId: string, client: { ipAddress: string | null; userAgent: string | null }, authMethod: string, binding: { dpopJkt?: string | undefined } = {}) {
       const nowMs = clock.now();
       const record: SessionRecord = {
         id: crypto.randomUUID(),
@@ -156,6 +160,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         refreshSalt: newRefreshSalt(),
         refreshRotatedAtMs: null,
         dpopJkt: binding.dpopJkt ?? null,
+        authMethod,
       };
       const { created, evictedIds } = await store.create(
         record,
@@ -169,7 +174,9 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       }
       revoked(evictedIds, 'session_limit');
       cache.fill(toCached(record));
-      return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt) };
+      deps.onCreated?.(record.id);
+      // expiresAtMs: when the session ends if nothing else happens (its tokens must not outlive it).
+      return { session: record, refreshToken: refreshTokens.make(record.id, 0, record.refreshSalt), expiresAtMs: effectiveExpiryMs(record, policy) };
     },
 
     /**
@@ -309,7 +316,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         /** Recorded with a refresh_token.unbound_use event. */
         client?: { ipAddress: string | null; userAgent: string | null };
       } = {},
-    ): Promise<{ sessionId: string; userId: string; refreshToken: string; dpopJkt: string | null }> {
+    ): Promise<{ sessionId: string; userId: string; refreshToken: string; authMethod: string; expiresAtMs: number; dpopJkt: string | null }> {
       const invalid = () => new AppError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
       const parsed = refreshTokens.parse(token);
       if (!parsed) throw invalid();
@@ -346,7 +353,15 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           if (!won) continue; // lost a race: re-read and take the grace path (rotation also set lastActiveAt)
           const fresh = cache.get(record.id);
           if (fresh) fresh.lastActiveAtMs = Math.max(fresh.lastActiveAtMs, nowMs);
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt), dpopJkt: record.dpopJkt };
+          return {
+            sessionId: record.id,
+            userId: record.userId,
+            authMethod: record.authMethod,
+            dpopJkt: record.dpopJkt,
+            refreshToken: refreshTokens.make(record.id, record.refreshGeneration + 1, record.refreshSalt),
+            // The rotation recorded activity now.
+            expiresAtMs: effectiveExpiryMs({ expiresAtMs: record.expiresAtMs, lastActiveAtMs: Math.max(record.lastActiveAtMs, nowMs) }, policy),
+          };
         }
 
         const inGrace =
@@ -355,7 +370,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
           nowMs - record.refreshRotatedAtMs <= options.refreshReuseGraceMs;
         if (inGrace) {
           await beforeIssue();
-          return { sessionId: record.id, userId: record.userId, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt), dpopJkt: record.dpopJkt };
+          return { sessionId: record.id, userId: record.userId, authMethod: record.authMethod, refreshToken: refreshTokens.make(record.id, record.refreshGeneration, record.refreshSalt), expiresAtMs: effectiveExpiryMs(record, policy), dpopJkt: record.dpopJkt };
         }
 
         if (parsed.generation < record.refreshGeneration) {

@@ -19,9 +19,18 @@ export const revokeReasons = [
   'password_changed',
   /** The account was deleted (by its owner or an operator): every session ends. */
   'account_deleted',
+  /** The password was reset through an emailed link: every session of the account ends. */
+  'password_reset',
 ] as const;
 
 export type RevokeReason = (typeof revokeReasons)[number];
+
+/**
+ * How a session's user signed in: 'password' for sessiond's own sign-in; for a session issued by
+ * the application's backend, what it says (`oauth:google`, `saml`, `magic_link`…). Shown on the
+ * devices page, in the access token's `amr` and in events.
+ */
+export const PASSWORD_AUTH_METHOD = 'password';
 
 export interface SessionRecord {
   id: string;
@@ -39,6 +48,7 @@ export interface SessionRecord {
   refreshRotatedAtMs: number | null;
   /** RFC 7638 thumbprint of the device key the session is bound to (DPoP, dpop/); null when unbound. */
   dpopJkt: string | null;
+  authMethod: string;
 }
 
 export interface LifetimePolicy {

@@ -45,9 +45,23 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class InvalidTokenError extends Error {}
 
+/**
+ * The `amr` claim (RFC 8176: an array of authentication method references) for a session's
+ * authMethod. sessiond's own password sign-in is the registered value `pwd`; a method named by the
+ * application's backend (`oauth:google`, `saml`, `magic_link`) is passed on as it is: RFC 8176
+ * lets issuer and consumers agree on values outside its registry.
+ */
+export function amrOf(authMethod: string): string[] {
+  return [authMethod === 'password' ? 'pwd' : authMethod];
+}
+
 export interface AccessTokens {
-  /** Signs a token for the session; returns it with its lifetime in seconds. */
-  issue(userId: string, sessionId: string, binding?: { jkt?: string | null | undefined }): Promise<{ token: string; expiresInSeconds: number }>;
+  /**
+   * Signs a token for the session; returns it with its lifetime in seconds. `authMethod` (how the
+   * session's user signed in) becomes the `amr` claim (amrOf); `notAfterMs` (the session's own
+   * expiry, idle or absolute) caps the token's `exp`.
+   */
+  issue(userId: string, sessionId: string, options: { authMethod: string; notAfterMs?: number; /** The device key the session is bound to (DPoP): becomes `cnf.jkt`. */ jkt?: string | null | undefined }): Promise<{ token: string; expiresInSeconds: number }>;
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws InvalidTokenError. */
   verify(token: string): Promise<AccessClaims>;
   /**
@@ -177,18 +191,23 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
   };
 
   return {
-    async issue(userId, sessionId, binding = {}) {
+    async issue(userId, sessionId, issueOptions) {
       const nowSeconds = Math.floor(clock.now() / 1000);
-      const token = await new SignJWT(binding.jkt ? { sid: sessionId, cnf: { jkt: binding.jkt } } : { sid: sessionId })
+      // A token never outlives its session's expiry as known at issue time. The session's expiry only
+      // moves later (activity pushes the idle limit, never pulls it), so a verifier elsewhere that
+      // checks `exp` (@sessiond/verify) refuses an expired session's token without being told: idle
+      // and absolute expiry need no revocation event to be enforced offline.
+      const expSeconds = Math.min(nowSeconds + options.ttlSeconds, issueOptions.notAfterMs === undefined ? Infinity : Math.floor(issueOptions.notAfterMs / 1000));
+      const token = await new SignJWT({ sid: sessionId, amr: amrOf(issueOptions.authMethod), ...(issueOptions.jkt ? { cnf: { jkt: issueOptions.jkt } } : {}) })
         .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: TOKEN_TYPE })
         .setSubject(userId)
         .setIssuer(options.issuer)
         .setAudience(options.audience)
         .setIssuedAt(nowSeconds)
-        .setExpirationTime(nowSeconds + options.ttlSeconds)
+        .setExpirationTime(expSeconds)
         .setJti(crypto.randomUUID())
         .sign(signing.key);
-      return { token, expiresInSeconds: options.ttlSeconds };
+      return { token, expiresInSeconds: expSeconds - nowSeconds };
     },
 
     verifyCached(token) {

@@ -4,9 +4,12 @@ import { isUniqueViolation } from '../database/errors.ts';
 import type { User } from './user.ts';
 import type { UserStore } from './user-store.ts';
 
-function toUser(row: Pick<Selectable<UserTable>, 'id' | 'email' | 'name' | 'created_at'>): User {
-  return { id: row.id, email: row.email, name: row.name, createdAtMs: Number(row.created_at) };
+function toUser(row: Pick<Selectable<UserTable>, 'id' | 'email' | 'name' | 'created_at' | 'external_id'>): User {
+  return { id: row.id, email: row.email, name: row.name, createdAtMs: Number(row.created_at), externalId: row.external_id };
 }
+
+/** "No password" is stored as '' (see the migration of 2026-11-29): no hash function yields it. */
+const NO_PASSWORD = '';
 
 export function createKyselyUserStore(db: Kysely<Database>): UserStore {
   // Every read sees live accounts only: a deleted account's tombstone is nobody.
@@ -16,7 +19,14 @@ export function createKyselyUserStore(db: Kysely<Database>): UserStore {
       try {
         await db
           .insertInto('users')
-          .values({ id: user.id, email: user.email, name: user.name, password_hash: user.passwordHash, created_at: user.createdAtMs })
+          .values({
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            password_hash: user.passwordHash ?? NO_PASSWORD,
+            created_at: user.createdAtMs,
+            external_id: user.externalId,
+          })
           .execute();
         return true;
       } catch (error) {
@@ -26,10 +36,10 @@ export function createKyselyUserStore(db: Kysely<Database>): UserStore {
     },
     async findByEmail(email) {
       const row = await live().selectAll().where('email', '=', email).executeTakeFirst();
-      return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
+      return row ? { ...toUser(row), passwordHash: row.password_hash === NO_PASSWORD ? null : row.password_hash } : undefined;
     },
     async findById(id) {
-      const row = await live().select(['id', 'email', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
+      const row = await live().select(['id', 'email', 'name', 'created_at', 'external_id']).where('id', '=', id).executeTakeFirst();
       return row ? toUser(row) : undefined;
     },
     async count() {

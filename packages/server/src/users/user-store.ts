@@ -2,7 +2,10 @@ import type { User, UserWithPassword } from './user.ts';
 
 /** Persistence of users. Implemented once per backend; test/contracts/session-store.contract.ts holds its contract. */
 export interface UserStore {
-  /** Inserts a user; returns false, changing nothing, when the (normalised) email is taken. */
+  /**
+   * Inserts a user (passwordHash null: without a password); returns false, changing nothing, when
+   * the (normalised) email or the external id is taken.
+   */
   create(user: UserWithPassword): Promise<boolean>;
   /** Finds a user by normalised email, with the password hash for verification. */
   findByEmail(email: string): Promise<UserWithPassword | undefined>;

@@ -22,7 +22,7 @@ const T0 = Date.UTC(2026, 10, 27, 12);
 
 async function seedUser(users: UserStore, email = `u${crypto.randomUUID()}@example.com`) {
   const id = crypto.randomUUID();
-  assert.equal(await users.create({ id, email, name: null, passwordHash: 'h', createdAtMs: T0 }), true);
+  assert.equal(await users.create({ id, email, name: null, passwordHash: 'h', createdAtMs: T0, externalId: null }), true);
   return id;
 }
 
@@ -41,6 +41,7 @@ function session(userId: string, overrides: Partial<SessionRecord> = {}): Sessio
     refreshSalt: 'salt',
     refreshRotatedAtMs: null,
     dpopJkt: null,
+    authMethod: 'password',
     ...overrides,
   };
 }
@@ -50,14 +51,20 @@ export function sessionStoreContract(open: StoreFactory) {
     const s = await open(t);
     if (!s) return;
     const id = crypto.randomUUID();
-    assert.equal(await s.users.create({ id, email: 'ann@example.com', name: 'Ann', passwordHash: 'h1', createdAtMs: T0 }), true);
-    assert.equal(await s.users.create({ id: crypto.randomUUID(), email: 'ann@example.com', name: 'Other', passwordHash: 'h2', createdAtMs: T0 }), false);
+    assert.equal(await s.users.create({ id, email: 'ann@example.com', name: 'Ann', passwordHash: 'h1', createdAtMs: T0, externalId: null }), true);
+    assert.equal(await s.users.create({ id: crypto.randomUUID(), email: 'ann@example.com', name: 'Other', passwordHash: 'h2', createdAtMs: T0, externalId: null }), false);
     const found = await s.users.findByEmail('ann@example.com');
-    assert.deepEqual(found, { id, email: 'ann@example.com', name: 'Ann', passwordHash: 'h1', createdAtMs: T0 });
-    assert.deepEqual(await s.users.findById(id), { id, email: 'ann@example.com', name: 'Ann', createdAtMs: T0 });
+    assert.deepEqual(found, { id, email: 'ann@example.com', name: 'Ann', passwordHash: 'h1', createdAtMs: T0, externalId: null });
+    assert.deepEqual(await s.users.findById(id), { id, email: 'ann@example.com', name: 'Ann', createdAtMs: T0, externalId: null });
     assert.equal(await s.users.findById(crypto.randomUUID()), undefined);
     await s.users.updatePasswordHash(id, 'h3');
     assert.equal((await s.users.findByEmail('ann@example.com'))?.passwordHash, 'h3');
+    // A user without a password (created by the application's backend), with its external id:
+    // the external id is unique too.
+    const bob = crypto.randomUUID();
+    assert.equal(await s.users.create({ id: bob, email: 'bob@example.com', name: null, passwordHash: null, createdAtMs: T0, externalId: 'ext-1' }), true);
+    assert.deepEqual(await s.users.findByEmail('bob@example.com'), { id: bob, email: 'bob@example.com', name: null, passwordHash: null, createdAtMs: T0, externalId: 'ext-1' });
+    assert.equal(await s.users.create({ id: crypto.randomUUID(), email: 'carl@example.com', name: null, passwordHash: null, createdAtMs: T0, externalId: 'ext-1' }), false);
   });
 
   test('users: markDeleted erases the account (not found, not counted, email free) and keeps its sessions as history', async (t) => {
@@ -80,7 +87,7 @@ export function sessionStoreContract(open: StoreFactory) {
     assert.notEqual(row.email, 'gone@example.com');
     assert.equal((await s.sessions.listAll(id, 'all', activeWindow(policy, T0), { offset: 0, limit: 10 })).total, 1, 'sessions stay as history');
     // The address can sign up again, as a new account.
-    assert.equal(await s.users.create({ id: crypto.randomUUID(), email: 'gone@example.com', name: null, passwordHash: 'h', createdAtMs: T0 }), true);
+    assert.equal(await s.users.create({ id: crypto.randomUUID(), email: 'gone@example.com', name: null, passwordHash: 'h', createdAtMs: T0, externalId: null }), true);
     await s.users.updatePasswordHash(id, 'h4');
     assert.equal((await s.db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash, '', 'a tombstone gets no password');
   });
@@ -89,7 +96,7 @@ export function sessionStoreContract(open: StoreFactory) {
     const s = await open(t);
     if (!s) return;
     const userId = await seedUser(s.users);
-    const record = session(userId, { refreshRotatedAtMs: T0 + 5, refreshGeneration: 3 });
+    const record = session(userId, { refreshRotatedAtMs: T0 + 5, refreshGeneration: 3, authMethod: 'oauth:google' });
     await s.sessions.create(record);
     assert.deepEqual(await s.sessions.get(record.id), record);
     assert.equal(await s.sessions.get(crypto.randomUUID()), undefined);
@@ -282,7 +289,7 @@ export function sessionStoreContract(open: StoreFactory) {
         ['session.expired', c.id, 'idle_timeout'],
       ],
     );
-    assert.deepEqual(all[0]!.data, { ipAddress: '203.0.113.9', userAgent: 'test-agent' });
+    assert.deepEqual(all[0]!.data, { ipAddress: '203.0.113.9', userAgent: 'test-agent', authMethod: 'password' });
     assert.deepEqual(all[3]!.data, { generation: 1 });
     assert.ok(all.every((e, i) => i === 0 || e.id > all[i - 1]!.id), 'ids increase');
     assert.deepEqual((await events.list({ sessionId: a.id, type: 'session.revoked' }, 10)).map((e) => e.reason), ['refresh_token_reused']);

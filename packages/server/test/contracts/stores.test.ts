@@ -4,6 +4,8 @@ import { createKyselyEventStore } from '../../src/events/kysely-event-store.ts';
 import { createKyselySessionStore } from '../../src/sessions/kysely-session-store.ts';
 import { createKyselyUserStore } from '../../src/users/kysely-user-store.ts';
 import { backendNames, openBackend } from '../helpers/backends.ts';
+import { createKyselyServiceKeyStore } from '../../src/service-keys/kysely-service-key-store.ts';
+import { serviceKeyStoreContract } from './service-key-store.contract.ts';
 import { sessionStoreContract } from './session-store.contract.ts';
 
 for (const backend of backendNames) {
@@ -14,6 +16,12 @@ for (const backend of backendNames) {
       await migrateToLatest(opened.handle.db);
       const { db, dialect } = opened.handle;
       return { sessions: createKyselySessionStore(db, { dialect }), users: createKyselyUserStore(db), events: createKyselyEventStore(db, { dialect }), db, dialect };
+    });
+    serviceKeyStoreContract(async (t) => {
+      const opened = await openBackend(t, backend);
+      if (!opened) return undefined;
+      await migrateToLatest(opened.handle.db);
+      return { keys: createKyselyServiceKeyStore(opened.handle.db), db: opened.handle.db };
     });
   });
 }

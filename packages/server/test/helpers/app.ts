@@ -18,6 +18,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     rateLimit: { ...defaultConfig.rateLimit, enabled: false },
     // The sweeper runs when a test calls it, not on a timer.
     purgeIntervalSeconds: 0,
+    // Password-reset links go out when a test calls app.sessiond.passwordResets.tick().
+    mail: { ...defaultConfig.mail, pollIntervalMs: 0 },
     ...overrides,
   };
 }
@@ -38,7 +40,7 @@ export interface TestApp {
 export async function startApp(
   t: TestContext,
   backend: BackendName,
-  options: { config?: Partial<AppConfig>; clock?: TestClock; deps?: Partial<AppDeps> } = {},
+  options: { config?: Partial<AppConfig>; clock?: TestClock; deps?: Partial<AppDeps>; port?: number } = {},
 ): Promise<TestApp | undefined> {
   // Cleanup order matters: the app (its feed, webhooks, pools) closes before its database does.
   const opened = await openBackend(t, backend, { deferCleanup: true });
@@ -54,9 +56,19 @@ export async function startApp(
     await app.close();
     await opened.cleanup();
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
   return { app, url, http: new HttpClient(url), clock, backend };
+}
+
+/** A loopback port free right now, for an app whose configuration must name its own URL (PUBLIC_URL). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -85,7 +85,7 @@ for (const backend of backendNames) {
       const user = await registerUser(http, { userAgent: 'Agent\twith tab' });
       // Node's HTTP parser already refuses NUL in headers; the service cleans whatever reaches it
       // from any source, so the store never sees a NUL (PostgreSQL would fail the sign-in).
-      const { session } = await app.sessiond.sessions.create(user.userId, { ipAddress: `203.0.113.7${NUL}`, userAgent: `Mozilla/5.0${NUL} (X11; Linux x86_64)\u0007` });
+      const { session } = await app.sessiond.sessions.create(user.userId, { ipAddress: `203.0.113.7${NUL}`, userAgent: `Mozilla/5.0${NUL} (X11; Linux x86_64)\u0007` }, 'password');
       const stored = await app.sessiond.database.db.selectFrom('sessions').select(['ip_address', 'user_agent']).where('id', '=', session.id).executeTakeFirstOrThrow();
       assert.ok(!stored.ip_address!.includes(NUL) && !stored.user_agent!.includes(NUL), JSON.stringify(stored));
       assert.equal(stored.user_agent, 'Mozilla/5.0\uFFFD (X11; Linux x86_64)\uFFFD');

@@ -40,7 +40,7 @@ function setup(overrides: Partial<AccessTokenOptions> = {}) {
 describe('verified-token cache', () => {
   test('a genuine token is verified once, then answered from the cache with the same frozen claims', async () => {
     const { tokens } = setup();
-    const { token } = await tokens.issue(userId, sessionId);
+    const { token } = await tokens.issue(userId, sessionId, { authMethod: 'password' });
     assert.equal(tokens.cachedTokenCount(), 0, 'issuing does not cache: only verification does');
     const first = await tokens.verify(token);
     assert.equal(tokens.cachedTokenCount(), 1);
@@ -52,7 +52,7 @@ describe('verified-token cache', () => {
 
   test('alg:none, forged, altered and foreign tokens are refused and never enter the cache', async () => {
     const { clock, keys, tokens } = setup();
-    const { token } = await tokens.issue(userId, sessionId);
+    const { token } = await tokens.issue(userId, sessionId, { authMethod: 'password' });
     await tokens.verify(token);
     assert.equal(tokens.cachedTokenCount(), 1);
     const [header, payload, signature] = parts(token);
@@ -94,7 +94,7 @@ describe('verified-token cache', () => {
 
   test('an expired cached token is refused, at exactly its exp as jose would, and leaves the cache', async () => {
     const { clock, tokens } = setup({ ttlSeconds: 60 });
-    const { token } = await tokens.issue(userId, sessionId);
+    const { token } = await tokens.issue(userId, sessionId, { authMethod: 'password' });
     const claims = await tokens.verify(token);
     clock.advance(claims.expiresAtMs - clock.now() - 1);
     assert.equal(await tokens.verify(token), claims, '1 ms before exp: still valid (cached)');
@@ -110,7 +110,7 @@ describe('verified-token cache', () => {
     const old = generateKeyMaterial(clock.now());
     // A late instance still signing with the old key issues a long-lived token...
     const lateIssuer = createAccessTokens(old, { ...options, ttlSeconds: 3600 }, clock);
-    const { token } = await lateIssuer.issue(userId, sessionId);
+    const { token } = await lateIssuer.issue(userId, sessionId, { authMethod: 'password' });
     // ...which this instance, where a successor key appeared just now, accepts and caches.
     const rotated: KeyMaterial = { ...old, signingKeys: [generateSigningKey(clock.now()), ...old.signingKeys] };
     const tokens = createAccessTokens(rotated, { ...options, ttlSeconds: 60 }, clock);
@@ -126,7 +126,7 @@ describe('verified-token cache', () => {
 
   test('setKeys empties the cache: a token of a key that left the key set is refused', async () => {
     const { clock, keys, tokens } = setup();
-    const { token } = await tokens.issue(userId, sessionId);
+    const { token } = await tokens.issue(userId, sessionId, { authMethod: 'password' });
     await tokens.verify(token);
     // Rotation: the old key still verifies, but every result is re-derived under the new set.
     tokens.setKeys({ ...keys, signingKeys: [generateSigningKey(clock.now()), ...keys.signingKeys] });
@@ -140,28 +140,28 @@ describe('verified-token cache', () => {
 
   test('bounded: never more than maxEntries tokens; evicted tokens still verify; 0 turns it off', async () => {
     const { tokens } = setup({ verifiedCacheMaxEntries: 3 });
-    const issued = await Promise.all(Array.from({ length: 5 }, () => tokens.issue(userId, crypto.randomUUID())));
+    const issued = await Promise.all(Array.from({ length: 5 }, () => tokens.issue(userId, crypto.randomUUID(), { authMethod: 'password' })));
     for (const { token } of issued) await tokens.verify(token);
     assert.equal(tokens.cachedTokenCount(), 3);
     for (const { token } of issued) await tokens.verify(token);
     assert.equal(tokens.cachedTokenCount(), 3);
 
     const off = setup({ verifiedCacheMaxEntries: 0 }).tokens;
-    const { token } = await off.issue(userId, sessionId);
+    const { token } = await off.issue(userId, sessionId, { authMethod: 'password' });
     assert.equal((await off.verify(token)).sessionId, sessionId);
     assert.equal(off.cachedTokenCount(), 0);
   });
 
   test('at capacity, expired entries are evicted before live ones', async () => {
     const { clock, tokens } = setup({ ttlSeconds: 60, verifiedCacheMaxEntries: 3 });
-    const early = await tokens.issue(userId, crypto.randomUUID());
+    const early = await tokens.issue(userId, crypto.randomUUID(), { authMethod: 'password' });
     await tokens.verify(early.token);
     clock.advanceSeconds(30);
-    const live = await Promise.all([tokens.issue(userId, crypto.randomUUID()), tokens.issue(userId, crypto.randomUUID())]);
+    const live = await Promise.all([tokens.issue(userId, crypto.randomUUID(), { authMethod: 'password' }), tokens.issue(userId, crypto.randomUUID(), { authMethod: 'password' })]);
     const liveClaims = [];
     for (const { token } of live) liveClaims.push(await tokens.verify(token));
     clock.advanceSeconds(31); // `early` has expired, the other two have not
-    const next = await tokens.issue(userId, crypto.randomUUID());
+    const next = await tokens.issue(userId, crypto.randomUUID(), { authMethod: 'password' });
     await tokens.verify(next.token);
     assert.equal(tokens.cachedTokenCount(), 3);
     for (const [i, { token }] of live.entries()) {

@@ -39,10 +39,12 @@ const badValues: Record<string, { value: string; accepts: RegExp }> = {
   RATE_LIMIT_PER_IP_PER_MINUTE: { value: '0', accepts: /integer from 1 to 1000000/ },
   LOGIN_FAILURES_BEFORE_DELAY: { value: '1001', accepts: /integer from 1 to 1000/ },
   RATE_LIMIT_IPV6_PREFIX: { value: '129', accepts: /integer from 1 to 128/ },
-  PUBLIC_URL: { value: 'ftp://auth.example.com', accepts: /PUBLIC_URL=.*expected an http\(s\) URL/ },
   WEBHOOK_URLS: { value: 'ftp://hooks.example.com/x', accepts: /WEBHOOK_URLS: entry 1 is not an http\(s\) URL/ },
   WEBHOOK_SECRET: { value: 'too short', accepts: /WEBHOOK_SECRET=\(hidden\): expected 32 to 1000 characters/ },
   METRICS_TOKEN: { value: 'has a space in it!', accepts: /METRICS_TOKEN=\(hidden\): expected a token of 16 to 1000 printable ASCII/ },
+  PUBLIC_URL: { value: 'ftp://auth.example.com', accepts: /PUBLIC_URL=.*expected an http\(s\) URL such as https:\/\/auth\.example\.com/ },
+  SMTP_URL: { value: 'http://mailer:pw@smtp.example.com', accepts: /SMTP_URL=.*expected an smtp:\/\/ or smtps:\/\/ URL/ },
+  MAIL_FROM: { value: 'ab', accepts: /MAIL_FROM="ab": expected 3 to 320 characters/ },
 };
 
 function refusal(env: Record<string, string>): string {

@@ -33,7 +33,7 @@ async function setup() {
   await database.db.insertInto('users').values({ id: userId, email: `${userId}@example.com`, name: null, password_hash: 'x', created_at: clock.now() } as never).execute();
   const synced = () => cache.markSynced(clock.now());
   synced();
-  const { session } = await sessions.create(userId, { ipAddress: null, userAgent: null });
+  const { session } = await sessions.create(userId, { ipAddress: null, userAgent: null }, 'password');
   const claims = { userId, sessionId: session.id, expiresAtMs: clock.now() + 15 * 60_000 };
   return { clock, database, sessions, cache, synced, userId, session, claims };
 }

@@ -4,6 +4,8 @@ import * as sweepIndexes from './2026-11-27T09-00-00_sweep-indexes.ts';
 import * as sessionEvents from './2026-11-27T10-00-00_session-events.ts';
 import * as eventFeed from './2026-11-29T03-00-00_event-feed.ts';
 import * as userDeletion from './2026-11-29T03-10-00_user-deletion.ts';
+import * as serviceKeys from './2026-11-29T03-20-00_service-keys.ts';
+import * as issuedSessionsAndPasswordReset from './2026-11-29T03-30-00_issued-sessions-and-password-reset.ts';
 import * as dpopBinding from './2026-11-29T12-00-00_dpop-binding.ts';
 
 /**
@@ -16,6 +18,8 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T10-00-00_session-events': sessionEvents,
   '2026-11-29T03-00-00_event-feed': eventFeed,
   '2026-11-29T03-10-00_user-deletion': userDeletion,
+  '2026-11-29T03-20-00_service-keys': serviceKeys,
+  '2026-11-29T03-30-00_issued-sessions-and-password-reset': issuedSessionsAndPasswordReset,
   '2026-11-29T12-00-00_dpop-binding': dpopBinding,
 };
 

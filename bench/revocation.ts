@@ -1,0 +1,253 @@
+/**
+ * `npm run bench:revocation`: revocation everywhere (issue 14), measured in one run.
+ *
+ * 1. A node:http resource server with @sessiond/verify against a bare node:http server: checks per
+ *    second, as a ratio (target >= 0.8x). Both on the server core, autocannon on the load core.
+ * 2. Revoke on sessiond -> refused by that resource server: p50/p99/max over N revocations (target
+ *    p99 <= 20 ms, max <= 100 ms), on SQLite, on PostgreSQL + Redis, and with two sessiond instances
+ *    (the resource server streams from B, revocations go to A). In the same iterations, the revoked
+ *    device's own GET /sessions/events stream: time until it reports session.ended (target p99 <= 50 ms).
+ * 3. 10,000 open streams on one instance: memory per stream (RSS), and the session check's throughput
+ *    with them open against without (target >= 0.8x).
+ *
+ * Writes the section <!-- revocation:start/end --> of docs/BENCHMARKS.md (unless --no-write).
+ * Options: --count N (default 1000), --streams N (default 10000), --seconds S (default 5).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { createParser } from 'eventsource-parser';
+import { runLoads } from './lib/load.ts';
+import { postgresProblem, scratchDatabase } from './lib/postgres.ts';
+import { pinSelfToLoadCore, startServer, type ServerProcess } from './lib/processes.ts';
+import { benchRedis } from './lib/redis.ts';
+import { fmt, machineLine, repoRoot, replaceSection, table, today } from './lib/report.ts';
+
+pinSelfToLoadCore();
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) || fallback : fallback);
+const count = arg('--count', 1000);
+const streamCount = arg('--streams', 10_000);
+const seconds = arg('--seconds', 5);
+const write = !args.includes('--no-write');
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-bench-revocation-'));
+const password = 'bench password 0123456789';
+
+const servers: ServerProcess[] = [];
+async function server(name: string, entry: string, env: Record<string, string>, readyPath = '/health') {
+  const s = await startServer({ name, entry, env, readyPath, logDir });
+  servers.push(s);
+  return s;
+}
+
+/** A service key, made the documented way: the CLI prints the secret as its last line. */
+function serviceKey(env: Record<string, string>): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'service-keys', 'create', 'bench'], { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`service-keys create failed: ${r.stderr}`);
+  return r.stdout.trim().split('\n').at(-1)!.trim();
+}
+
+async function json(method: string, url: string, options: { body?: unknown; token?: string } = {}) {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(options.body ? { 'content-type': 'application/json' } : {}), ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+    body: options.body ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Opens GET /sessions/events; resolves once `ready`; `ended` resolves at session.ended. */
+function deviceStream(baseUrl: string, token: string): Promise<{ ended: Promise<number>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    let endedAt: (ms: number) => void;
+    const ended = new Promise<number>((r) => (endedAt = r));
+    const req = http.get(`${baseUrl}/sessions/events`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, agent: false }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`events: ${res.statusCode}`));
+      const parser = createParser({
+        onEvent(e) {
+          if (e.event === 'ready') resolve({ ended, close: () => req.destroy() });
+          if (e.event === 'session.ended' && JSON.parse(e.data).current) endedAt(performance.now());
+        },
+      });
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => parser.feed(d));
+    });
+    req.on('error', () => {});
+  });
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const summary = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p99: percentile(s, 99), max: s.at(-1) ?? Number.NaN };
+};
+
+/**
+ * N sessions of one user, each checked once by the resource server (so its memory and caches are
+ * warm), then for each: its device stream opened, POST /auth/logout on `revokeUrl`, then the
+ * resource server polled until it refuses and the stream awaited.
+ */
+async function propagation(label: string, revokeUrl: string, streamUrl: string, resourceUrl: string) {
+  const email = `bench-${label.replace(/\W+/g, '-')}-${Date.now()}@example.com`;
+  assertStatus(await json('POST', `${revokeUrl}/auth/register`, { body: { email, password } }), 201);
+  const refused: number[] = [];
+  const heard: number[] = [];
+  let timeouts = 0;
+  for (let i = 0; i < count; i++) {
+    const login = await json('POST', `${revokeUrl}/auth/login`, { body: { email, password } });
+    assertStatus(login, 200);
+    const token = login.body.accessToken as string;
+    const check = () => fetch(resourceUrl, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => (await r.arrayBuffer(), r.status));
+    if ((await check()) !== 200) throw new Error('the resource server refused a live session');
+    const stream = await deviceStream(streamUrl, token);
+    const logout = await json('POST', `${revokeUrl}/auth/logout`, { token });
+    const acked = performance.now();
+    assertStatus(logout, 204);
+    let refusedAt = 0;
+    while (performance.now() - acked < 2000) {
+      if ((await check()) === 401) {
+        refusedAt = performance.now();
+        break;
+      }
+    }
+    const heardAt = await Promise.race([stream.ended, new Promise<number>((r) => setTimeout(() => r(0), 2000))]);
+    stream.close();
+    if (!refusedAt || !heardAt) timeouts++;
+    if (refusedAt) refused.push(refusedAt - acked);
+    if (heardAt) heard.push(Math.max(0, heardAt - acked));
+  }
+  return { label, refused: summary(refused), heard: summary(heard), timeouts };
+}
+
+function assertStatus(r: { status: number; body: unknown }, status: number) {
+  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+/** Best of two runs: the machine is shared, the better figure is the less disturbed one. */
+async function bestRps(url: string, headers: Record<string, string>, pathName: string) {
+  let best = 0;
+  for (let i = 0; i < 2; i++) {
+    const [r] = await runLoads([{ baseUrl: url, connections: 32, requests: [{ path: pathName, headers }] }], seconds);
+    if (r!.failures > 0) throw new Error(`${url}${pathName}: ${r!.failures} failures`);
+    best = Math.max(best, r!.requestsPerSecond);
+  }
+  return best;
+}
+
+async function main() {
+  const rows: Array<Array<string | number>> = [];
+  const results: Array<Awaited<ReturnType<typeof propagation>>> = [];
+
+  // --- SQLite: throughput, propagation, 10,000 streams --------------------------------------------
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-bench-data-'));
+  const sqliteEnv = { DATA_DIR: dataDir, RATE_LIMIT: 'off', LOG_LEVEL: 'warn', MAX_SESSIONS_PER_USER: '0' };
+  spawnSync(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'migrate'], { cwd: repoRoot, env: { ...process.env, ...sqliteEnv } });
+  const key = serviceKey(sqliteEnv);
+  const sqlite = await server('sessiond-sqlite', 'bench/servers/sessiond.ts', sqliteEnv);
+  const resource = await server('verify-resource', 'bench/servers/verify-resource.ts', { SESSIOND_URL: sqlite.baseUrl, SESSIOND_SERVICE_KEY: key });
+  const baseline = await server('baseline', 'bench/servers/baseline.ts', {});
+
+  const user = await json('POST', `${sqlite.baseUrl}/auth/register`, { body: { email: `bench-rps-${Date.now()}@example.com`, password } });
+  assertStatus(user, 201);
+  const auth = { authorization: `Bearer ${user.body.accessToken}` };
+  const bare = await bestRps(baseline.baseUrl, {}, '/');
+  const verified = await bestRps(resource.baseUrl, auth, '/');
+  rows.push(['node:http + @sessiond/verify (check from memory)', `${fmt(verified)} req/s`, `${fmt(verified / bare, 2)}x of bare node:http (${fmt(bare)} req/s)`, verified / bare >= 0.8 ? '>= 0.8x: met' : '>= 0.8x: NOT met']);
+
+  results.push(await propagation('SQLite', sqlite.baseUrl, sqlite.baseUrl, resource.baseUrl));
+
+  // 10,000 open streams on the SQLite instance: memory per stream, and the check's throughput.
+  const validatePath = `/sessions/validate/${user.body.sessionId}`;
+  const before = await bestRps(sqlite.baseUrl, auth, validatePath);
+  const rssBefore = rssKiB(sqlite.pid);
+  const sockets: http.ClientRequest[] = [];
+  const streamsUser = await json('POST', `${sqlite.baseUrl}/auth/register`, { body: { email: `bench-streams-${Date.now()}@example.com`, password } });
+  for (let opened = 0; opened < streamCount; ) {
+    const batch = Math.min(200, streamCount - opened);
+    await Promise.all(
+      Array.from({ length: batch }, () =>
+        new Promise<void>((resolve, reject) => {
+          const req = http.get(`${sqlite.baseUrl}/sessions/events`, { headers: { authorization: `Bearer ${streamsUser.body.accessToken}` }, agent: false }, (res) => {
+            if (res.statusCode !== 200) reject(new Error(`stream ${res.statusCode}`));
+            res.once('data', () => resolve());
+            res.on('data', () => {});
+          });
+          req.on('error', reject);
+          sockets.push(req);
+        }),
+      ),
+    );
+    opened += batch;
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  const rssAfter = rssKiB(sqlite.pid);
+  const during = await bestRps(sqlite.baseUrl, auth, validatePath);
+  for (const s of sockets) s.destroy();
+  const perStreamKiB = (rssAfter - rssBefore) / streamCount;
+  rows.push([`GET /sessions/validate with ${fmt(streamCount)} streams open`, `${fmt(during)} req/s`, `${fmt(during / before, 2)}x of none open (${fmt(before)} req/s)`, during / before >= 0.8 ? '>= 0.8x: met' : '>= 0.8x: NOT met']);
+  rows.push([`memory per open stream (${fmt(streamCount)} streams, RSS)`, `${fmt(perStreamKiB, 1)} KiB`, `${fmt(rssBefore / 1024)} -> ${fmt(rssAfter / 1024)} MiB`, 'bounded (reported)']);
+  for (const s of [resource, sqlite]) await s.stop();
+
+  // --- PostgreSQL + Redis: one instance, then two ----------------------------------------------------
+  const pgProblem = await postgresProblem();
+  const redis = await benchRedis();
+  let backendLine = 'PostgreSQL: not measured (unreachable)';
+  if (!pgProblem) {
+    const db = await scratchDatabase('sessiond_bench_revocation');
+    const pgEnv = { DATABASE_URL: db.url, RATE_LIMIT: 'off', LOG_LEVEL: 'warn', DATA_DIR: dataDir, ...(redis.url ? { REDIS_URL: redis.url } : {}) };
+    try {
+      spawnSync(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'migrate'], { cwd: repoRoot, env: { ...process.env, ...pgEnv } });
+      const pgKey = serviceKey(pgEnv);
+      const a = await server('sessiond-pg-a', 'bench/servers/sessiond.ts', pgEnv);
+      const resourceA = await server('verify-resource-pg', 'bench/servers/verify-resource.ts', { SESSIOND_URL: a.baseUrl, SESSIOND_SERVICE_KEY: pgKey });
+      results.push(await propagation('PostgreSQL + Redis', a.baseUrl, a.baseUrl, resourceA.baseUrl));
+      await resourceA.stop();
+      const b = await server('sessiond-pg-b', 'bench/servers/sessiond.ts', pgEnv);
+      const resourceB = await server('verify-resource-pg-b', 'bench/servers/verify-resource.ts', { SESSIOND_URL: b.baseUrl, SESSIOND_SERVICE_KEY: pgKey });
+      results.push(await propagation('PostgreSQL + Redis, two instances (revoke on A; resource server and device stream on B)', a.baseUrl, b.baseUrl, resourceB.baseUrl));
+      for (const s of [resourceB, b, a]) await s.stop();
+      backendLine = redis.text;
+    } finally {
+      await db.drop();
+    }
+  }
+  for (const s of servers) await s.stop();
+
+  const latencyRows = results.map((r) => [
+    r.label,
+    `${fmt(r.refused.p50, 2)} / ${fmt(r.refused.p99, 2)} / ${fmt(r.refused.max, 2)} ms`,
+    r.refused.p99 <= 20 && r.refused.max <= 100 ? 'met' : 'NOT met',
+    `${fmt(r.heard.p50, 2)} / ${fmt(r.heard.p99, 2)} / ${fmt(r.heard.max, 2)} ms`,
+    r.heard.p99 <= 50 ? 'met' : 'NOT met',
+    r.timeouts,
+  ]);
+  const report = [
+    `Measured ${today()} with \`npm run bench:revocation\` (${count} revocations per row, ${fmt(streamCount)} streams, ${seconds} s loads, best of two) on ${machineLine()}. autocannon on core 0, servers on core 1 (taskset); ${backendLine}.`,
+    '',
+    table(['scenario', 'measured', 'ratio', 'target'], rows),
+    '',
+    'Revoke (POST /auth/logout acknowledged) -> refused by the resource server (polled) | the device\'s own stream reports session.ended; p50 / p99 / max:',
+    '',
+    table(['backend', 'refused by the resource server', 'p99 <= 20 ms, max <= 100 ms', 'device stream', 'p99 <= 50 ms', 'over 2 s'], latencyRows),
+  ].join('\n');
+  console.log(report);
+  if (write) replaceSection('revocation', report);
+}
+
+main().then(
+  () => process.exit(0),
+  async (error) => {
+    console.error(error);
+    for (const s of servers) await s.stop().catch(() => {});
+    process.exit(1);
+  },
+);

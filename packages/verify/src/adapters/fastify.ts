@@ -1,0 +1,35 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { VerifiedSession, Verifier } from '../verifier.ts';
+import { refusal } from './refusal.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified session (set by @sessiond/verify's plugin in the scope it was registered in). */
+    sessiond: VerifiedSession | null;
+  }
+}
+
+export interface SessiondPluginOptions {
+  verifier: Verifier;
+}
+
+/**
+ * Fastify plugin: an onRequest hook that verifies the bearer token and decorates the request with
+ * `request.sessiond`; a refused request is answered with 401/503 problem details before any body
+ * parsing or handler. It applies to the scope it is registered in (like fastify-plugin, without
+ * the dependency), so register it inside the plugin that holds your protected routes.
+ */
+export const sessiondPlugin: FastifyPluginAsync<SessiondPluginOptions> = async (app: FastifyInstance, { verifier }) => {
+  if (!app.hasRequestDecorator('sessiond')) app.decorateRequest('sessiond', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers.authorization;
+    try {
+      request.sessiond = await verifier.verify(header);
+    } catch (error) {
+      const r = refusal(error, { tokenPresent: header !== undefined });
+      return reply.code(r.status).headers(r.headers).send(r.body);
+    }
+  });
+};
+// Not encapsulated: the hook and decorator belong to the scope that registers the plugin.
+(sessiondPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;

@@ -1,0 +1,23 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { VerifiedSession, Verifier } from '../verifier.ts';
+import { refusal } from './refusal.ts';
+
+/**
+ * For plain `node:http`: verifies the request's bearer token. Returns the session, or answers the
+ * request itself (401/503 problem details) and returns undefined.
+ *
+ * ```ts
+ * const session = await verifyRequest(verifier, req, res);
+ * if (!session) return; // already answered
+ * ```
+ */
+export async function verifyRequest(verifier: Verifier, req: IncomingMessage, res: ServerResponse): Promise<VerifiedSession | undefined> {
+  const header = req.headers.authorization;
+  try {
+    return await verifier.verify(header);
+  } catch (error) {
+    const r = refusal(error, { tokenPresent: header !== undefined });
+    res.writeHead(r.status, r.headers).end(JSON.stringify(r.body));
+    return undefined;
+  }
+}
