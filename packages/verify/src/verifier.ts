@@ -248,6 +248,10 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
       if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sid) || typeof exp !== 'number' || typeof iat !== 'number') {
         throw new VerifyError('invalid_token', 'token claims are malformed');
       }
+      // A device-bound token (RFC 9449: `cnf.jkt`) is only good with a DPoP proof by the device's key.
+      // This verifier does not check proofs yet, so it refuses bound tokens rather than accept one as a
+      // plain bearer token (which would let a stolen bound token through here): fail closed.
+      if ((payload as { cnf?: unknown }).cnf !== undefined) throw new VerifyError('invalid_token', 'device-bound (DPoP) tokens are not supported by this verifier yet');
       // Memory forgets an ended session one token lifetime after it ended; a token living longer
       // could outlive that memory, so it is refused rather than trusted.
       if ((exp - iat) * 1000 > tokenLifetimeMs) throw new VerifyError('invalid_token', 'token lifetime exceeds what this verifier can vouch for');

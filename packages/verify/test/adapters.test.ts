@@ -10,6 +10,7 @@ import { startApp } from '../../server/test/helpers/app.ts';
 import { TestClock } from '../../server/test/helpers/clock.ts';
 import { registerUser } from '../../server/test/helpers/http.ts';
 import { serviceKeysOf } from '../../server/test/helpers/service-keys.ts';
+import { generateDpopKeyPair, withDpop } from '../../sdk/src/dpop.ts';
 import { createVerifier, sessiondMiddleware, sessiondPlugin, verifyRequest, VerifyError, type RequestWithSession } from '../src/index.ts';
 
 async function listen(server: http.Server): Promise<string> {
@@ -95,4 +96,13 @@ test('verify(): header or bare token; refusals are VerifyErrors; a refused servi
   const strict = await createVerifier({ baseUrl: s.url, serviceKey: await keys.create(), audience: 'another' });
   t.after(() => strict.close());
   await assert.rejects(strict.verify(user.accessToken), (e: unknown) => e instanceof VerifyError && e.code === 'invalid_token');
+  // A device-bound (DPoP) token is refused, not taken as a bearer token: the verifier checks no proofs.
+  const bound = await withDpop(await generateDpopKeyPair())(`${s.url}/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bound@example.com', password: 'a bound device passphrase' }),
+  });
+  const boundBody = (await bound.json()) as { tokenType: string; accessToken: string };
+  assert.equal(boundBody.tokenType, 'DPoP');
+  await assert.rejects(verifier.verify(boundBody.accessToken), (e: unknown) => e instanceof VerifyError && e.code === 'invalid_token' && /DPoP/.test(e.message));
 });
