@@ -11,7 +11,9 @@
  *    with them open against without (target >= 0.8x).
  *
  * Writes the section <!-- revocation:start/end --> of docs/BENCHMARKS.md (unless --no-write).
- * Options: --count N (default 1000), --streams N (default 10000), --seconds S (default 5).
+ * Options: --count N (default 1000), --streams N (default 10000; 0 skips that part), --seconds S
+ * (default 5), --poll-gap-ms G (pause between the resource-server polls after a revocation; default 0,
+ * back to back), --no-postgres (SQLite only), --no-write.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,10 +30,15 @@ import { fmt, machineLine, repoRoot, replaceSection, table, today } from './lib/
 pinSelfToLoadCore();
 
 const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) || fallback : fallback);
+const arg = (name: string, fallback: number) => {
+  const value = args.includes(name) ? Number(args[args.indexOf(name) + 1]) : Number.NaN;
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+};
 const count = arg('--count', 1000);
 const streamCount = arg('--streams', 10_000);
 const seconds = arg('--seconds', 5);
+const pollGapMs = arg('--poll-gap-ms', 0);
+const withPostgres = !args.includes('--no-postgres');
 const write = !args.includes('--no-write');
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-bench-revocation-'));
 const password = 'bench password 0123456789';
@@ -116,6 +123,7 @@ async function propagation(label: string, revokeUrl: string, streamUrl: string, 
         refusedAt = performance.now();
         break;
       }
+      if (pollGapMs > 0) await new Promise((r) => setTimeout(r, pollGapMs));
     }
     const heardAt = await Promise.race([stream.ended, new Promise<number>((r) => setTimeout(() => r(0), 2000))]);
     stream.close();
@@ -185,43 +193,45 @@ async function main() {
   results.push(await propagation('SQLite', sqlite.baseUrl, sqlite.baseUrl, resource.baseUrl));
 
   // 10,000 open streams on the SQLite instance: memory per stream, and the check's throughput.
-  const validatePath = `/sessions/validate/${user.body.sessionId}`;
-  const before = await bestRps(sqlite.baseUrl, auth, validatePath);
-  const rssBefore = rssKiB(sqlite.pid);
-  const sockets: http.ClientRequest[] = [];
-  const streamsUser = await json('POST', `${sqlite.baseUrl}/auth/register`, { body: { email: `bench-streams-${Date.now()}@example.com`, password } });
-  for (let opened = 0; opened < streamCount; ) {
-    const batch = Math.min(200, streamCount - opened);
-    await Promise.all(
-      Array.from({ length: batch }, () =>
-        new Promise<void>((resolve, reject) => {
-          const req = http.get(`${sqlite.baseUrl}/sessions/events`, { headers: { authorization: `Bearer ${streamsUser.body.accessToken}` }, agent: false }, (res) => {
-            if (res.statusCode !== 200) reject(new Error(`stream ${res.statusCode}`));
-            res.once('data', () => resolve());
-            res.on('data', () => {});
-          });
-          req.on('error', reject);
-          sockets.push(req);
-        }),
-      ),
-    );
-    opened += batch;
+  if (streamCount > 0) {
+    const validatePath = `/sessions/validate/${user.body.sessionId}`;
+    const before = await bestRps(sqlite.baseUrl, auth, validatePath);
+    const rssBefore = rssKiB(sqlite.pid);
+    const sockets: http.ClientRequest[] = [];
+    const streamsUser = await json('POST', `${sqlite.baseUrl}/auth/register`, { body: { email: `bench-streams-${Date.now()}@example.com`, password } });
+    for (let opened = 0; opened < streamCount; ) {
+      const batch = Math.min(200, streamCount - opened);
+      await Promise.all(
+        Array.from({ length: batch }, () =>
+          new Promise<void>((resolve, reject) => {
+            const req = http.get(`${sqlite.baseUrl}/sessions/events`, { headers: { authorization: `Bearer ${streamsUser.body.accessToken}` }, agent: false }, (res) => {
+              if (res.statusCode !== 200) reject(new Error(`stream ${res.statusCode}`));
+              res.once('data', () => resolve());
+              res.on('data', () => {});
+            });
+            req.on('error', reject);
+            sockets.push(req);
+          }),
+        ),
+      );
+      opened += batch;
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    const rssAfter = rssKiB(sqlite.pid);
+    const during = await bestRps(sqlite.baseUrl, auth, validatePath);
+    for (const s of sockets) s.destroy();
+    const perStreamKiB = (rssAfter - rssBefore) / streamCount;
+    console.error(`streams: ${streamCount}, RSS ${rssBefore} -> ${rssAfter} KiB, validate ${before} -> ${during} req/s`);
+    rows.push([`GET /sessions/validate with ${fmt(streamCount)} streams open`, `${fmt(during)} req/s`, `${fmt(during / before, 2)}x of none open (${fmt(before)} req/s)`, during / before >= 0.8 ? '>= 0.8x: met' : '>= 0.8x: NOT met']);
+    rows.push([`memory per open stream (${fmt(streamCount)} streams, RSS)`, `${fmt(perStreamKiB, 1)} KiB`, `${fmt(rssBefore / 1024)} -> ${fmt(rssAfter / 1024)} MiB`, 'bounded (reported)']);
   }
-  await new Promise((r) => setTimeout(r, 3000));
-  const rssAfter = rssKiB(sqlite.pid);
-  const during = await bestRps(sqlite.baseUrl, auth, validatePath);
-  for (const s of sockets) s.destroy();
-  const perStreamKiB = (rssAfter - rssBefore) / streamCount;
-  console.error(`streams: ${streamCount}, RSS ${rssBefore} -> ${rssAfter} KiB, validate ${before} -> ${during} req/s`);
-  rows.push([`GET /sessions/validate with ${fmt(streamCount)} streams open`, `${fmt(during)} req/s`, `${fmt(during / before, 2)}x of none open (${fmt(before)} req/s)`, during / before >= 0.8 ? '>= 0.8x: met' : '>= 0.8x: NOT met']);
-  rows.push([`memory per open stream (${fmt(streamCount)} streams, RSS)`, `${fmt(perStreamKiB, 1)} KiB`, `${fmt(rssBefore / 1024)} -> ${fmt(rssAfter / 1024)} MiB`, 'bounded (reported)']);
   for (const s of [resource, sqlite]) await s.stop();
 
   // --- PostgreSQL + Redis: one instance, then two ----------------------------------------------------
   const pgProblem = await postgresProblem();
   const redis = await benchRedis();
   let backendLine = 'PostgreSQL: not measured (unreachable)';
-  if (!pgProblem) try {
+  if (withPostgres && !pgProblem) try {
     const db = await scratchDatabase('sessiond_bench_revocation');
     const pgEnv = { DATABASE_URL: db.url, RATE_LIMIT: 'off', LOG_LEVEL: 'warn', DATA_DIR: dataDir, ...(redis.url ? { REDIS_URL: redis.url } : {}) };
     try {
@@ -257,7 +267,7 @@ async function main() {
     r.unavailable,
   ]);
   const report = [
-    `Measured ${today()} with \`npm run bench:revocation\` (${count} revocations per row, ${fmt(streamCount)} streams, ${seconds} s loads, best of two) on ${machineLine()}. autocannon on core 0, servers on core 1 (taskset); ${backendLine}. Load average (1 / 5 / 15 min) ${loadBefore} at the start, ${loadAfter} at the end: on 2 cores, anything above ~1 means other work shared the machine.`,
+    `Measured ${today()} with \`npm run bench:revocation\` (${count} revocations per row${pollGapMs ? `, polls ${pollGapMs} ms apart` : ''}, ${fmt(streamCount)} streams, ${seconds} s loads, best of two) on ${machineLine()}. autocannon on core 0, servers on core 1 (taskset); ${backendLine}. Load average (1 / 5 / 15 min) ${loadBefore} at the start, ${loadAfter} at the end: on 2 cores, anything above ~1 means other work shared the machine.`,
     '',
     table(['scenario', 'measured', 'ratio', 'target'], rows),
     '',
