@@ -190,7 +190,12 @@ export class SessionClient {
           } else if (event.type === 'session.created') {
             options.onChange();
           } else if (event.current) {
-            if (this.endingHere === 0) this.end('ended', event.reason);
+            if (this.endingHere === 0) {
+              this.end('ended', event.reason);
+              // The ended session's refresh cookie is useless now, and only the service can clear it
+              // (HttpOnly): a cookie refresh it refuses does (auth-routes.ts, invalid_refresh_token).
+              void this.refreshOnce().catch(() => {});
+            }
             return;
           } else {
             options.onChange();
