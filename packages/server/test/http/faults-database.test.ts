@@ -81,19 +81,28 @@ async function received(hooks: { received: Array<{ sessionId: string }> }, sessi
   return hooks.received.some((r) => r.sessionId === sessionId);
 }
 
+/**
+ * Two instances A and B on a fresh database of the cluster (push channels off: only the feed), a user
+ * signed in on A, and a second session of theirs (the victim) that B has checked, so B has it cached.
+ */
+async function twoInstancesWithVictim(t: TestContext, cluster: PrivatePostgres) {
+  const url = await freshDatabase(cluster);
+  const keys = generateKeyMaterial(Date.now());
+  const a = await instance(t, { databaseUrl: url }, keys);
+  const b = await instance(t, { databaseUrl: url }, keys);
+  const user = await registerUser(a.http);
+  const victim = await login(a.http, user);
+  assert.equal((await b.http.get('/auth/me', { token: victim.accessToken })).status, 200, 'B has it cached');
+  return { url, a, b, user, victim };
+}
+
 const SECRET = 'whk-fault-secret-0123456789-abcdefghij';
 
 test('database faults on a private PostgreSQL cluster', { timeout: 240_000 }, async (t) => {
   const cluster = await startPrivatePostgres(t);
 
   await t.test('a revocation that commits 8 s after its stamp is refused by the other instance within the poll bound (no push channel)', async (t) => {
-    const url = await freshDatabase(cluster);
-    const keys = generateKeyMaterial(Date.now());
-    const a = await instance(t, { databaseUrl: url }, keys);
-    const b = await instance(t, { databaseUrl: url }, keys);
-    const user = await registerUser(a.http);
-    const victim = await login(a.http, user);
-    assert.equal((await b.http.get('/auth/me', { token: victim.accessToken })).status, 200, 'B has it cached');
+    const { url, a, b, user, victim } = await twoInstancesWithVictim(t, cluster);
 
     // The revoking transaction of another writer, stamped now and committed 8 s later (a commit
     // waiting on a slow disk or a synchronous standby: no timeout of ours can cut that short).
@@ -119,13 +128,7 @@ test('database faults on a private PostgreSQL cluster', { timeout: 240_000 }, as
   });
 
   await t.test('a revoke queued 8 s behind a row lock answers 503 fast instead of being acknowledged late; retried after, it is refused everywhere within the poll bound', async (t) => {
-    const url = await freshDatabase(cluster);
-    const keys = generateKeyMaterial(Date.now());
-    const a = await instance(t, { databaseUrl: url }, keys);
-    const b = await instance(t, { databaseUrl: url }, keys);
-    const user = await registerUser(a.http);
-    const victim = await login(a.http, user);
-    assert.equal((await b.http.get('/auth/me', { token: victim.accessToken })).status, 200);
+    const { url, a, b, user, victim } = await twoInstancesWithVictim(t, cluster);
 
     const locker = await client(t, url);
     await locker.query('begin');
