@@ -72,9 +72,16 @@ test('the page binds its session to a device key; the copied refresh cookie is u
   assert.equal(events.length, 1);
   assert.equal(events[0]!.data.proof, 'missing');
 
-  // The real device is unaffected: another reload restores the session again.
+  assert.equal(await current.locator('.device-warning').count(), 0, 'no warning before any attempt');
+
+  // The real device is unaffected: another reload restores the session again, and its row now says
+  // that someone tried its refresh token without the key, and when.
   await page.reload();
   await devicesShown();
-  assert.equal(await page.locator('#device-list > li.current').getAttribute('data-session-id'), sessionId);
+  const restored = page.locator('#device-list > li.current');
+  assert.equal(await restored.getAttribute('data-session-id'), sessionId);
+  const warning = restored.getByRole('note');
+  assert.match((await warning.textContent()) ?? '', /^Someone tried to use this session's refresh token without its key; the key kept them out\..*Latest attempt: just now\.$/);
+  assert.equal(await warning.locator('time').getAttribute('datetime'), new Date(events[0]!.occurredAtMs).toISOString());
   assert.deepEqual(errors, []);
 });

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { UuidInput } from '../http/uuid.ts';
-import { SessionAuthMethod, SessionId } from '../sessions/session-schemas.ts';
+import { SessionAuthMethod, SessionId, unboundUseFields } from '../sessions/session-schemas.ts';
 import { EmailString } from '../http/text-schemas.ts';
 import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
 import { revokeReasons, type RevokeReason } from '../sessions/session.ts';
@@ -34,6 +34,7 @@ export const AdminSession = Type.Object(
     userAgent: Type.Union([Type.String(), Type.Null()]),
     device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
     dpopBound: Type.Boolean({ description: 'Bound to a device key (DPoP).' }),
+    ...unboundUseFields,
     authMethod: SessionAuthMethod,
     active: Type.Boolean(),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),

@@ -199,6 +199,18 @@ for (const backend of backendNames) {
       const audit = await env.http.get(`/admin/events?sessionId=${bound.sessionId}&type=refresh_token.unbound_use`, { headers: { 'x-admin-key': secret } });
       assert.equal(audit.status, 200, audit.text);
       assert.equal(audit.body.data.length, 2);
+      // And in the devices list, on that session only: how many attempts, and the latest.
+      const seen = await dpopGet(env, key, bound.accessToken, '/sessions');
+      assert.equal(seen.status, 200, seen.text);
+      const row = seen.body.data.find((s: any) => s.id === bound.sessionId);
+      assert.equal(row.unboundUseCount, 2);
+      assert.equal(row.lastUnboundUseAt, new Date(now()).toISOString());
+      const plain = await registerUser(env.http);
+      const plainList = await env.http.get('/sessions', { token: plain.accessToken });
+      assert.equal('unboundUseCount' in plainList.body.data[0] || 'lastUnboundUseAt' in plainList.body.data[0], false, 'absent where there was no attempt');
+      const adminView = await env.http.get(`/admin/users/${jwtPayload(bound.accessToken).sub}/sessions`, { headers: { 'x-admin-key': secret } });
+      assert.equal(adminView.status, 200, adminView.text);
+      assert.equal(adminView.body.data[0].unboundUseCount, 2);
 
       // The session was not extended or rotated: the real device refreshes with the same token, and on.
       let refreshToken = bound.refreshToken;
