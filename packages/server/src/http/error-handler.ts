@@ -23,7 +23,9 @@ const fastifyCodes: Record<string, ErrorCode> = {
 };
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Partial<Problem> = {}, headers: Record<string, string> = {}) {
-  const { status, title } = errorCatalogue[code];
+  // The catalogue's status, unless the error chose its catalogue alternative (AppError.status).
+  const { title } = errorCatalogue[code];
+  const status = extra.status ?? errorCatalogue[code].status;
   const body: Problem = { type: problemType(code), title, status, detail, ...extra };
   if ((code === 'unauthenticated' || code === 'invalid_token') && !headers['www-authenticate']) {
     // RFC 6750 §3: tell the client which scheme to use, and whether its token was the problem.
@@ -47,7 +49,7 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseU
     // An answer before the body was read: read the rest first, so the client can read the answer.
     drainUnreadBody(request, reply);
     if (error instanceof AppError) {
-      return sendProblem(reply, error.code, error.message, {}, { ...error.headers });
+      return sendProblem(reply, error.code, error.message, { status: error.status }, { ...error.headers });
     }
     const mapped = error.code ? fastifyCodes[error.code] : undefined;
     if (mapped === 'validation_failed' && error.validation) {

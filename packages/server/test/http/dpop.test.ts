@@ -165,8 +165,51 @@ for (const backend of backendNames) {
       const badSignIn = await env.http.post('/auth/login', { email: 'x@example.com', password: 'whatever it is' }, {
         headers: { dpop: await key.proof({ htm: 'GET', htu: `${env.url}/auth/login` }) },
       });
-      assert.equal(badSignIn.status, 401);
+      assert.equal(badSignIn.status, 400, 'a token endpoint answers 400 (RFC 9449 §5)');
       assert.equal(problemCode(badSignIn), 'invalid-dpop-proof');
+      assert.equal(badSignIn.headers.get('www-authenticate'), null, 'no challenge: the request is wrong, not a credential');
+    });
+
+    test('at the token endpoints a bad proof is 400 invalid_dpop_proof (RFC 9449 §5), whatever the token; the session is untouched', async (t) => {
+      const env = await startApp(t, backend);
+      if (!env) return;
+      const now = () => env.clock.now();
+      const key = await DeviceKey.generate(now);
+      const bound = await signUpBound(env, key);
+      const htu = `${env.url}/auth/refresh`;
+      const good = { htm: 'POST', htu, iat: Math.floor(now() / 1000), jti: 'a-jti-long-enough' };
+      const used = await key.proof({ htm: 'POST', htu });
+      // Sign-up refuses this proof (its htu is the refresh URL); refresh takes it (spending its jti)
+      // and refuses the bad token as a token (401). Replayed below, only the jti check refuses it.
+      assert.equal((await env.http.post('/auth/register', { email: email(), password }, { headers: { dpop: used } })).status, 400, 'htu of another endpoint');
+      const first = await refreshWith(env, 'not-a-refresh-token', used);
+      assert.equal(first.status, 401, 'a valid proof with a bad token: the token is refused');
+      assert.equal(problemCode(first), 'invalid-refresh-token');
+      const cases: Array<[string, () => Promise<string>]> = [
+        ['wrong htm', () => key.proof({ htm: 'PUT', htu })],
+        ['wrong htu', () => key.proof({ htm: 'POST', htu: `${env.url}/auth/login` })],
+        ['old iat', () => key.proof({ htm: 'POST', htu, iatMs: now() - 61_000 })],
+        ['future iat', () => key.proof({ htm: 'POST', htu, iatMs: now() + 61_000 })],
+        ['replayed jti', async () => used],
+        ['signature altered', async () => { const p = await key.proof({ htm: 'POST', htu }); return p.slice(0, -4) + (p.endsWith('AAAA') ? 'BBBB' : 'AAAA'); }],
+        ['alg none', async () => DeviceKey.unsigned({ typ: 'dpop+jwt', jwk: key.publicJwk }, good)],
+        ['HS256', async () => DeviceKey.hs256({ typ: 'dpop+jwt', jwk: key.publicJwk }, good, JSON.stringify(key.publicJwk))],
+        ['private key in the header', async () => key.proof({ htm: 'POST', htu, header: { jwk: await key.privateJwk() } })],
+        ['malformed JWK', () => key.proof({ htm: 'POST', htu, header: { jwk: { kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' } } })],
+      ];
+      for (const [name, make] of cases) {
+        for (const refreshToken of [bound.refreshToken, 'x'.repeat(40)]) {
+          const res = await refreshWith(env, refreshToken, await make());
+          assert.equal(res.status, 400, `${name}: ${res.text}`);
+          assert.equal(problemCode(res), 'invalid-dpop-proof', name);
+          assert.equal(res.body.status, 400, name);
+          assert.equal(res.headers.get('www-authenticate'), null, name);
+          assert.ok(res.headers.get('date'), `${name}: the server's time, for a client with a skewed clock`);
+        }
+      }
+      // None of that was a use of the token: nothing recorded, and the device refreshes with it.
+      assert.deepEqual(await env.app.sessiond.events.list({ sessionId: bound.sessionId, type: 'refresh_token.unbound_use' }, 10), []);
+      assert.equal((await refreshWith(env, bound.refreshToken, await key.proof({ htm: 'POST', htu }))).status, 200);
     });
 
     test('refresh: a bound session needs a proof by its key; a thief in another process is refused and recorded, the device goes on', async (t) => {
@@ -225,6 +268,7 @@ for (const backend of backendNames) {
       }
       // A bound session's refresh with a bad proof: the proof's own error, whatever the token.
       const stale = await refreshWith(env, refreshToken, await key.proof({ htm: 'POST', htu, iatMs: now() - 120_000 }));
+      assert.equal(stale.status, 400);
       assert.equal(problemCode(stale), 'invalid-dpop-proof');
       const list = await env.http.get('/sessions', { headers: { authorization: `DPoP ${(await refreshWith(env, refreshToken, await key.proof({ htm: 'POST', htu }))).body.accessToken}`, dpop: 'x' } });
       assert.equal(list.status, 401);
@@ -237,16 +281,21 @@ for (const backend of backendNames) {
       const htu = `${env.url}/auth/register`;
       const body = { email: email(), password };
       const first = await env.http.post('/auth/register', body, { headers: { dpop: await key.proof({ htm: 'POST', htu }) } });
-      assert.equal(first.status, 401);
+      // A token endpoint's nonce demand (RFC 9449 §8): 400 use_dpop_nonce with DPoP-Nonce, no challenge.
+      assert.equal(first.status, 400);
       assert.equal(problemCode(first), 'use-dpop-nonce');
-      assert.match(first.headers.get('www-authenticate') ?? '', /^DPoP error="use_dpop_nonce"/);
+      assert.equal(first.headers.get('www-authenticate'), null);
       const nonce = first.headers.get('dpop-nonce');
       assert.ok(nonce);
       const second = await env.http.post('/auth/register', body, { headers: { dpop: await key.proof({ htm: 'POST', htu, nonce }) } });
       assert.equal(second.status, 201, second.text);
       assert.ok(second.headers.get('dpop-nonce'), 'a fresh nonce comes with every answer');
+      // A resource request's (RFC 9449 §9): 401 with the challenge and DPoP-Nonce.
       const forged = await dpopGet(env, key, second.body.accessToken, '/auth/me', { nonce: `${nonce.split('.')[0]}.${'A'.repeat(22)}` });
+      assert.equal(forged.status, 401);
       assert.equal(problemCode(forged), 'use-dpop-nonce');
+      assert.match(forged.headers.get('www-authenticate') ?? '', /^DPoP error="use_dpop_nonce"/);
+      assert.ok(forged.headers.get('dpop-nonce'));
       env.clock.advanceSeconds(150); // two slots later: stale
       const stale = await dpopGet(env, key, second.body.accessToken, '/auth/me', { nonce });
       assert.equal(stale.status, 401);
@@ -261,12 +310,12 @@ for (const backend of backendNames) {
       if (!env) return;
       const body = { email: email(), password };
       const refused = await env.http.post('/auth/register', body);
-      assert.equal(refused.status, 401);
+      assert.equal(refused.status, 400);
       assert.equal(problemCode(refused), 'invalid-dpop-proof');
       const key = await DeviceKey.generate(() => env.clock.now());
       const ok = await env.http.post('/auth/register', body, { headers: { dpop: await key.proof({ htm: 'POST', htu: `${env.url}/auth/register` }) } });
       assert.equal(ok.status, 201);
-      assert.equal((await env.http.post('/auth/login', body)).status, 401);
+      assert.equal((await env.http.post('/auth/login', body)).status, 400);
     });
 
     test('behind a trusted proxy, htu is the external URL (X-Forwarded-Proto and -Host)', async (t) => {
@@ -290,7 +339,7 @@ for (const backend of backendNames) {
       if (!env) return;
       const key = await DeviceKey.generate(() => env.clock.now());
       const refused = await env.http.post('/auth/register', { email: email(), password }, { headers: { dpop: await key.proof({ htm: 'POST', htu: `${env.url}/auth/register` }) } });
-      assert.equal(refused.status, 401);
+      assert.equal(refused.status, 400);
       assert.equal(problemCode(refused), 'invalid-dpop-proof');
       const res = await env.http.post('/auth/register', { email: email(), password }, { headers: { dpop: await key.proof({ htm: 'POST', htu: 'https://auth.example.com/auth/register' }) } });
       assert.equal(res.status, 201, res.text);
