@@ -312,9 +312,11 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     reply.headers(apiSecurityHeaders);
     done();
   });
-  // CORS is off unless origins are configured; credentials are never needed (bearer tokens).
+  // CORS is off unless origins are configured; credentials are never needed (bearer tokens). A
+  // cross-origin script can read only the headers exposed here: DPoP clients need DPoP-Nonce, the
+  // WWW-Authenticate challenge and Date (a refused proof's server time; RFC 9449 §7.1, §8).
   if (config.corsOrigins.length > 0) {
-    await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], maxAge: 600 });
+    await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], exposedHeaders: ['dpop-nonce', 'www-authenticate', 'date', 'retry-after', 'x-request-id'], maxAge: 600 });
   }
   const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas, ...issuedSessionSchemas, ...passwordResetSchemas, ...live.schemas];
   for (const schema of sharedSchemas) app.addSchema(schema);

@@ -2,9 +2,12 @@
 // WebCrypto key kept in IndexedDB. The bound session survives a reload; its refresh cookie, copied
 // out of the browser and replayed from Node without the key, is refused and recorded.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { before, test } from 'node:test';
 import { startApp } from '../../server/test/helpers/app.ts';
 import { TestClock } from '../../server/test/helpers/clock.ts';
+import { DeviceKey } from '../../server/test/helpers/dpop.ts';
 import { ensureBuilt } from '../../../scripts/build.mjs';
 import { desktopUserAgent, launchChromium, openDevice } from './helpers/browser.ts';
 
@@ -83,5 +86,46 @@ test('the page binds its session to a device key; the copied refresh cookie is u
   const warning = restored.getByRole('note');
   assert.match((await warning.textContent()) ?? '', /^Someone tried to use this session's refresh token without its key; the key kept them out\..*Latest attempt: just now\.$/);
   assert.equal(await warning.locator('time').getAttribute('datetime'), new Date(events[0]!.occurredAtMs).toISOString());
+  assert.deepEqual(errors, []);
+});
+
+test('a page on another origin binds a session cross-origin: DPoP is an allowed header, DPoP-Nonce, WWW-Authenticate and Date are readable', { timeout: 120_000 }, async (t) => {
+  // The application's own page, on another origin (another port) than the service.
+  const pageServer = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>'));
+  await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => pageServer.close(() => resolve())));
+  const pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+  const env = await startApp(t, 'sqlite', {
+    clock: new TestClock(Date.now()),
+    config: { corsOrigins: [pageOrigin], dpop: { required: false, requireNonce: true, iatWindowSeconds: 60 } },
+  });
+  assert.ok(env);
+  const browser = await launchChromium(t);
+  if (!browser) return;
+  const { page, errors } = await openDevice(browser, { userAgent: desktopUserAgent(browser), viewport: { width: 800, height: 600 } });
+  await page.goto(pageOrigin + '/');
+  // The proofs are made here (the page only sends them): what is tested is what the browser lets through.
+  const key = await DeviceKey.generate(() => env.clock.now());
+  const send = (request: { url: string; method: string; headers: Record<string, string>; body?: string }) =>
+    page.evaluate(async ({ url, method, headers, body }) => {
+      const response = await fetch(url, { method, headers, body });
+      const h = response.headers;
+      return { status: response.status, body: await response.json(), nonce: h.get('dpop-nonce'), challenge: h.get('www-authenticate'), date: h.get('date') };
+    }, request);
+  const register = { url: `${env.url}/auth/register`, method: 'POST', body: JSON.stringify({ email: 'cors@example.com', password }) };
+  const first = await send({ ...register, headers: { 'content-type': 'application/json', dpop: await key.proof({ htm: 'POST', htu: register.url }) } });
+  assert.equal(first.status, 400);
+  assert.equal(first.body.type, 'urn:sessiond:problem:use-dpop-nonce');
+  assert.ok(first.nonce, 'DPoP-Nonce is exposed to the page');
+  assert.ok(first.date, 'Date is exposed (the SDK corrects a skewed clock from it)');
+  const signedUp = await send({ ...register, headers: { 'content-type': 'application/json', dpop: await key.proof({ htm: 'POST', htu: register.url, nonce: first.nonce }) } });
+  assert.equal(signedUp.status, 201, JSON.stringify(signedUp.body));
+  assert.equal(signedUp.body.tokenType, 'DPoP');
+  const me = `${env.url}/auth/me`;
+  const refused = await send({ url: me, method: 'GET', headers: { authorization: `DPoP ${signedUp.body.accessToken}`, dpop: await key.proof({ htm: 'GET', htu: me, nonce: signedUp.nonce!, accessToken: 'another token' }) } });
+  assert.equal(refused.status, 401);
+  assert.match(refused.challenge ?? '', /^DPoP error="invalid_dpop_proof"/, 'WWW-Authenticate is exposed to the page');
+  const ok = await send({ url: me, method: 'GET', headers: { authorization: `DPoP ${signedUp.body.accessToken}`, dpop: await key.proof({ htm: 'GET', htu: me, nonce: signedUp.nonce!, accessToken: signedUp.body.accessToken }) } });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
   assert.deepEqual(errors, []);
 });
