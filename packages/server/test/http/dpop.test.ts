@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { backendNames } from '../helpers/backends.ts';
+import { backendNames, type BackendName } from '../helpers/backends.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { DeviceKey, jwtPayload, type ProofOptions } from '../helpers/dpop.ts';
 import { isProblem, registerUser, type HttpResult } from '../helpers/http.ts';
@@ -22,6 +22,15 @@ async function signUpBound(env: TestApp, key: DeviceKey) {
   const res = await env.http.post('/auth/register', { email: address, password }, { headers: { dpop: proof } });
   assert.equal(res.status, 201, res.text);
   return { ...(res.body as { sessionId: string; accessToken: string; refreshToken: string; tokenType: string }), email: address };
+}
+
+/** An app of the backend, a device key, and an account signed up bound to it. */
+async function startBound(t: TestContext, backend: BackendName) {
+  const env = await startApp(t, backend);
+  if (!env) return undefined;
+  const now = () => env.clock.now();
+  const key = await DeviceKey.generate(now);
+  return { env, now, key, bound: await signUpBound(env, key) };
 }
 
 /** GET path with the DPoP scheme and a proof made by `key` with `spoil` applied. */
@@ -103,11 +112,9 @@ for (const backend of backendNames) {
     });
 
     test('every failure case of RFC 9449 §4.3 is refused', async (t) => {
-      const env = await startApp(t, backend);
-      if (!env) return;
-      const now = () => env.clock.now();
-      const key = await DeviceKey.generate(now);
-      const bound = await signUpBound(env, key);
+      const started = await startBound(t, backend);
+      if (!started) return;
+      const { env, now, key, bound } = started;
       const token = bound.accessToken;
       const htu = `${env.url}/auth/me`;
       const good = { htm: 'GET', htu, iat: Math.floor(now() / 1000), jti: 'a-jti-long-enough' };
@@ -171,11 +178,9 @@ for (const backend of backendNames) {
     });
 
     test('at the token endpoints a bad proof is 400 invalid_dpop_proof (RFC 9449 §5), whatever the token; the session is untouched', async (t) => {
-      const env = await startApp(t, backend);
-      if (!env) return;
-      const now = () => env.clock.now();
-      const key = await DeviceKey.generate(now);
-      const bound = await signUpBound(env, key);
+      const started = await startBound(t, backend);
+      if (!started) return;
+      const { env, now, key, bound } = started;
       const htu = `${env.url}/auth/refresh`;
       const good = { htm: 'POST', htu, iat: Math.floor(now() / 1000), jti: 'a-jti-long-enough' };
       const used = await key.proof({ htm: 'POST', htu });
@@ -213,11 +218,9 @@ for (const backend of backendNames) {
     });
 
     test('refresh: a bound session needs a proof by its key; a thief in another process is refused and recorded, the device goes on', async (t) => {
-      const env = await startApp(t, backend);
-      if (!env) return;
-      const now = () => env.clock.now();
-      const key = await DeviceKey.generate(now);
-      const bound = await signUpBound(env, key);
+      const started = await startBound(t, backend);
+      if (!started) return;
+      const { env, now, key, bound } = started;
       const htu = `${env.url}/auth/refresh`;
       // The thief: another OS process holding only the copied refresh token (no key), then its own key.
       const thiefKey = await DeviceKey.generate(now);
