@@ -76,7 +76,7 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
     const nowMs = deps.clock.now();
     let proof: VerifiedProof;
     try {
-      proof = await verifyDpopProof(header, {
+      proof = verifyDpopProof(header, {
         method: request.method,
         url: externalUrl(request),
         accessToken: check.accessToken,
