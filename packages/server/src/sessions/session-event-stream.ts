@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { BEARER, principalOf, requireBearer } from '../http/authenticate.ts';
+import { DPOP_SCHEME, type Dpop } from '../dpop/dpop-http.ts';
 import { problemResponses } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
 import type { SessionEvent } from '../events/session-event.ts';
 import type { SessionEventHub } from '../revocations/session-event-hub.ts';
 import { SseStream, type SseRegistry } from '../revocations/sse.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
-import type { Dpop } from '../dpop/dpop-http.ts';
 import type { Clock } from '../clock.ts';
 import type { SessionService } from './session-service.ts';
 
@@ -42,7 +42,9 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
     },
   }, async (request, reply) => {
     const { userId, sessionId } = principalOf(request);
-    const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    // Either scheme: a key-bound token (Authorization: DPoP) ends its stream at its expiry too.
+    const authorization = request.headers.authorization ?? '';
+    const token = (BEARER.exec(authorization) ?? DPOP_SCHEME.exec(authorization))?.[1];
     const expiresAtMs = token ? accessTokens.verifyCached(token)?.expiresAtMs : undefined;
 
     reply.hijack();

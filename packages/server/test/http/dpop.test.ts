@@ -6,6 +6,7 @@ import { backendNames, type BackendName } from '../helpers/backends.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { DeviceKey, jwtPayload, type ProofOptions } from '../helpers/dpop.ts';
 import { isProblem, registerUser, type HttpResult } from '../helpers/http.ts';
+import { openSse } from '../helpers/sse.ts';
 
 /**
  * Issue 17: sessions bound to a key the device holds (DPoP, RFC 9449), on both backends, through the
@@ -275,6 +276,21 @@ for (const backend of backendNames) {
       assert.equal(problemCode(stale), 'invalid-dpop-proof');
       const list = await env.http.get('/sessions', { headers: { authorization: `DPoP ${(await refreshWith(env, refreshToken, await key.proof({ htm: 'POST', htu }))).body.accessToken}`, dpop: 'x' } });
       assert.equal(list.status, 401);
+    });
+
+    test("the device event stream of a bound token closes when that token expires, as a bearer token's does", { timeout: 60_000 }, async (t) => {
+      const env = await startApp(t, backend, { config: { accessTokenTtlSeconds: 2 } });
+      if (!env) return;
+      const key = await DeviceKey.generate(() => env.clock.now());
+      const bound = await signUpBound(env, key);
+      const url = `${env.url}/sessions/events`;
+      const stream = await openSse(url, { authorization: `DPoP ${bound.accessToken}`, dpop: await key.proof({ htm: 'GET', htu: url, accessToken: bound.accessToken }) });
+      t.after(() => stream.close());
+      assert.equal(stream.status, 200);
+      await stream.next('ready');
+      // Real time: the stream's timer runs to the token's expiry (2 s); generous bound for a loaded machine.
+      const closed = await Promise.race([stream.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000).unref())]);
+      assert.equal(closed, true, 'the stream outlived the access token that opened it');
     });
 
     test('server nonces: DPOP_REQUIRE_NONCE asks for one (use_dpop_nonce + DPoP-Nonce) and refuses stale ones', async (t) => {
