@@ -64,6 +64,8 @@ for (const backend of backendNames) {
     await devicesShown();
     assert.equal(await page.locator('#device-list > li.current').getAttribute('data-session-id'), sessionId);
 
+    assert.equal(await page.locator('#device-list > li.current .device-warning').count(), 0, 'no warning before any attempt');
+
     // The thief: the HttpOnly cookie copied out of the browser profile, replayed from Node.
     const cookie = (await context.cookies(`${env.url}/auth/refresh`)).find((c) => c.name === 'sessiond_refresh');
     assert.ok(cookie, 'the refresh cookie');
@@ -78,10 +80,12 @@ for (const backend of backendNames) {
     assert.equal(events.length, 1);
     assert.equal(events[0]!.data.proof, 'missing');
 
-    assert.equal(await current.locator('.device-warning').count(), 0, 'no warning before any attempt');
+    // The open page hears of it on its event stream (session.unbound_use): the warning appears on
+    // this device's row without a reload.
+    await page.locator('#device-list > li.current').getByRole('note').waitFor({ timeout: 20_000 });
 
-    // The real device is unaffected: another reload restores the session again, and its row now says
-    // that someone tried its refresh token without the key, and when.
+    // The real device is unaffected: another reload restores the session again, and its row still
+    // says that someone tried its refresh token without the key, and when.
     await page.reload();
     await devicesShown();
     const restored = page.locator('#device-list > li.current');
