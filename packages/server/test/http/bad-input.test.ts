@@ -10,7 +10,6 @@ import {
   newVictim,
   fillPath,
   protectedOperations,
-  sessionSnapshot,
   startWatchedApp,
   type Row,
 } from '../helpers/hostile.ts';

@@ -13,7 +13,7 @@ function halfSentRequest(url: string, pathname: string, body: string) {
   const { hostname, port } = new URL(url);
   const socket = net.connect(Number(port), hostname);
   let response = '';
-  socket.on('data', (d) => (response += d));
+  socket.on('data', (d: Buffer) => (response += d.toString()));
   const done = new Promise<string>((resolve, reject) => {
     socket.on('end', () => resolve(response));
     socket.on('error', reject);
