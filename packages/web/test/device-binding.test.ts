@@ -1,3 +1,4 @@
+// test-tier: full (Chromium)
 // Issue 17 in a real headless Chromium: the devices page binds its session to a non-extractable
 // WebCrypto key kept in IndexedDB. The bound session survives a reload; its refresh cookie, copied
 // out of the browser and replayed from Node without the key, is refused and recorded.
@@ -14,6 +15,7 @@ before(async () => {
   await ensureBuilt(['web'], { ifStale: true, quiet: true });
 });
 
+// Longer than the 60 s default: Chromium, a device key generated in the page, and two browser contexts.
 test('the page binds its session to a device key; the copied refresh cookie is useless without it', { timeout: 120_000 }, async (t) => {
   // Proofs carry the browser's real time, so the service's clock starts at it.
   const env = await startApp(t, 'sqlite', { clock: new TestClock(Date.now()) });

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../src/database/database.ts';
+import { fastTier, requireFullTier } from './tier.ts';
 
 /**
  * The storage backends every suite runs against. SQLite always; PostgreSQL on the machine's server
@@ -9,9 +10,11 @@ import { openDatabase, type DatabaseHandle } from '../../src/database/database.t
  * database is created fresh and dropped afterwards, so files can run in parallel.
  *
  * When PostgreSQL is unreachable: in CI (CI set) the test fails; elsewhere it is skipped, saying so.
+ * The fast test tier (npm run test:fast) runs the SQLite half of each suite: PostgreSQL is not in
+ * backendNames there, and asking for it fails (helpers/tier.ts).
  */
 export type BackendName = 'sqlite' | 'postgres';
-export const backendNames: BackendName[] = ['sqlite', 'postgres'];
+export const backendNames: BackendName[] = fastTier ? ['sqlite'] : ['sqlite', 'postgres'];
 
 export const adminPostgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -35,6 +38,7 @@ function postgresProblem(): Promise<string | null> {
 
 /** Creates a fresh empty PostgreSQL database; returns its URL and a function that drops it. */
 export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  requireFullTier('PostgreSQL');
   const name = `sessiond_t_${crypto.randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminPostgresUrl });
   await admin.connect();
@@ -78,6 +82,8 @@ export async function openBackend(t: TestContext, name: BackendName, options: { 
     if (!options.deferCleanup) t.after(cleanup);
     return { handle, cleanup };
   }
+  // The PostgreSQL half of a fast-tier file's suites runs in the full tier only.
+  if (fastTier) throw new Error('PostgreSQL asked for in the fast tier: loop over backendNames, or mark the file `// test-tier: full`');
   const problem = await postgresProblem();
   if (problem) {
     if (process.env.CI) throw new Error(`PostgreSQL is required in CI but unreachable at ${adminPostgresUrl}: ${problem}`);

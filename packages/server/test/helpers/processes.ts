@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { HttpClient } from './http.ts';
+import { requireFullTier } from './tier.ts';
 
 const root = path.resolve(import.meta.dirname, '../../../..');
 
@@ -175,6 +176,7 @@ export interface PrivateRedis {
  * can stop, restart or flush it without disturbing anything else using the machine's Redis.
  */
 export async function startPrivateRedis(t: TestContext, options: { port?: number; started?: boolean } = {}): Promise<PrivateRedis> {
+  requireFullTier('Redis');
   const port = options.port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-redis-'));
   let child: ChildProcess | undefined;

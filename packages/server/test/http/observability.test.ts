@@ -1,3 +1,4 @@
+// test-tier: full (PostgreSQL)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
