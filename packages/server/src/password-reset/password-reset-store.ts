@@ -17,8 +17,7 @@ export interface ResetTokenRecord {
 
 /**
  * Persistence of password resets: the outbox of requests and the (hashed) tokens. Implemented by
- * kysely-password-reset-store.ts; it has no contract suite of its own yet: test/http/password-reset.test.ts
- * runs it on SQLite and PostgreSQL through the API.
+ * kysely-password-reset-store.ts; test/contracts/password-reset-store.contract.ts holds the contract.
  */
 export interface PasswordResetStore {
   /** Queues a request: one insert, whether or not the email has an account. */

@@ -36,9 +36,16 @@ function postgresProblem(): Promise<string | null> {
   return reachable;
 }
 
-/** Creates a fresh empty PostgreSQL database; returns its URL and a function that drops it. */
+/**
+ * Creates a fresh empty PostgreSQL database; returns its URL and a function that drops it. For a
+ * test that needs PostgreSQL itself (full tier only); suites over both backends use openBackend.
+ */
 export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   requireFullTier('PostgreSQL');
+  return newPostgresDatabase();
+}
+
+async function newPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `sessiond_t_${crypto.randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminPostgresUrl });
   await admin.connect();
@@ -90,7 +97,7 @@ export async function openBackend(t: TestContext, name: BackendName, options: { 
     t.skip(`PostgreSQL unreachable at ${adminPostgresUrl} (${problem}); skipped outside CI`);
     return undefined;
   }
-  const { url, drop } = await createPostgresDatabase();
+  const { url, drop } = await newPostgresDatabase();
   const handle = openDatabase({ databaseUrl: url, poolSize: 5 });
   const cleanup = async () => {
     await handle.close();
