@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FILE_TIMEOUT_MS, tierOf } from './test-tier.mjs';
+import { FILE_TIMEOUT_MS, FULL_TIER_MARKER, tierOf } from './test-tier.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -49,6 +49,18 @@ const files = fs
 
 if (files.length === 0) {
   console.error('no test files matched');
+  process.exit(1);
+}
+
+// The helpers' check (helpers/tier.ts) covers PostgreSQL, Redis and Chromium reached through them;
+// this covers a fast-tier file that imports their clients itself.
+const serviceClients = /from '(pg|ioredis|playwright-core)'/;
+const misplaced = files.filter((f) => {
+  const source = fs.readFileSync(path.join(root, f), 'utf8');
+  return tierOf(source) === 'fast' && serviceClients.test(source);
+});
+if (misplaced.length > 0) {
+  console.error(`fast-tier test files that import a PostgreSQL, Redis or Chromium client; add a \`${FULL_TIER_MARKER} (why)\` line:\n  ${misplaced.join('\n  ')}`);
   process.exit(1);
 }
 
