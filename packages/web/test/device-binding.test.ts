@@ -1,3 +1,4 @@
+// test-tier: full (Chromium)
 // Issue 17 in a real headless Chromium: the devices page binds its session to a non-extractable
 // WebCrypto key kept in IndexedDB. The bound session survives a reload; its refresh cookie, copied
 // out of the browser and replayed from Node without the key, is refused and recorded.
@@ -20,6 +21,7 @@ before(async () => {
 
 // On each backend (the issue's tests must pass on both): the refusal and its record go through the store.
 for (const backend of backendNames) {
+  // Longer than the 60 s default: Chromium, a device key generated in the page, and two browser contexts.
   test(`the page binds its session to a device key; the copied refresh cookie is useless without it (${backend})`, { timeout: 120_000 }, async (t) => {
     // Proofs carry the browser's real time, so the service's clock starts at it.
     const env = await startApp(t, backend, { clock: new TestClock(Date.now()) });
@@ -97,6 +99,7 @@ for (const backend of backendNames) {
   });
 }
 
+// Longer than the 60 s default: Chromium and a page server of its own.
 test('a page on another origin binds a session cross-origin: DPoP is an allowed header, DPoP-Nonce, WWW-Authenticate and Date are readable', { timeout: 120_000 }, async (t) => {
   // The application's own page, on another origin (another port) than the service.
   const pageServer = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>'));
