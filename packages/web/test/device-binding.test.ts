@@ -49,12 +49,12 @@ for (const backend of backendNames) {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
         const open = indexedDB.open('sessiond');
         open.onsuccess = () => resolve(open.result);
-        open.onerror = () => reject(open.error);
+        open.onerror = () => reject(open.error ?? new Error('IndexedDB open failed'));
       });
       const pair = await new Promise<CryptoKeyPair>((resolve, reject) => {
         const get = db.transaction('device-keys').objectStore('device-keys').get('dpop');
         get.onsuccess = () => resolve(get.result as CryptoKeyPair);
-        get.onerror = () => reject(get.error);
+        get.onerror = () => reject(get.error ?? new Error('IndexedDB get failed'));
       });
       db.close();
       return { extractable: pair.privateKey.extractable, algorithm: pair.privateKey.algorithm.name };

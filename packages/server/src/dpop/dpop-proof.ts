@@ -153,7 +153,7 @@ export function verifyDpopProof(proof: string, expect: ProofExpectations): Verif
   // 7797) refuses the proof (RFC 7515 §4.1.11).
   if ('crit' in header || 'b64' in header) throw new DpopProofError('The DPoP proof uses a header extension this server does not support.');
   let imported: { key: crypto.KeyObject; jkt: string };
-  let valid = false;
+  let valid: boolean;
   try {
     // The signature, checked with node:crypto synchronously against the header's own key (imported
     // once per key, above): the algorithm is the pinned one the key shape was checked against.
