@@ -59,6 +59,12 @@ test('cache: a hit answers the same session; another string (tampered) is a miss
   assert.ok(Object.isFrozen(again.claims), 'claims handed out from the cache cannot be altered for the next caller');
   const tampered = a.accessToken.slice(0, -4) + (a.accessToken.endsWith('AAAA') ? 'BBBB' : 'AAAA');
   await assert.rejects(verifier.verify(tampered), refusedWith('invalid_token'));
+  // Same signature segment (the cache's index), other payload: still a different string, so a miss.
+  const [h, p, sig] = a.accessToken.split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+  const otherPayload = Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url');
+  await assert.rejects(verifier.verify(`${h}.${otherPayload}.${sig}`), refusedWith('invalid_token'));
+  assert.equal((await verifier.verify(a.accessToken)).userId, a.userId, 'the cached token is still a hit after that miss');
   for (let i = 0; i < 3; i++) await verifier.verify((await login(s.http, a)).accessToken);
   assert.equal(verifier.status().cachedTokens, 2, 'never more than verifiedCacheMaxEntries');
 });
