@@ -172,7 +172,9 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
   // Read the keys now (a failure is retried at the first check), and again every jwksRefreshMs so a
   // withdrawn key stops verifying cached tokens even when no unknown kid comes along.
   jwks.load().catch(onError);
-  const jwksTimer = setInterval(() => jwks.load().catch(onError), options.jwksRefreshMs ?? 60_000);
+  const jwksTimer = setInterval(() => {
+    jwks.load().catch(onError);
+  }, options.jwksRefreshMs ?? 60_000);
   jwksTimer.unref?.();
 
   const revoked = new RevokedSessions();
@@ -359,7 +361,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     return pending;
   }
 
-  const sessionOf = (entry: VerifiedToken): VerifiedSession => ({ userId: entry.userId, sessionId: entry.sessionId, expiresAt: new Date(entry.expiresAtMs), claims: entry.claims as VerifiedSession['claims'] });
+  const sessionOf = (entry: VerifiedToken): VerifiedSession => ({ userId: entry.userId, sessionId: entry.sessionId, expiresAt: new Date(entry.expiresAtMs), claims: entry.claims });
 
   /**
    * Everything after the token's own check, on EVERY call, cache hit or miss: the DPoP proof of a

@@ -29,9 +29,12 @@ async function listen(server: http.Server): Promise<string> {
 
 /** A node:http resource server with the verifier's helper, answering the session it accepted. */
 async function resourceServer(t: TestContext, verifier: Verifier, options: AdapterOptions = {}): Promise<string> {
-  const server = http.createServer(async (req, res) => {
-    const session = await verifyRequest(verifier, req, res, options);
-    if (session) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sessionId: session.sessionId }));
+  // node:http drops a handler's promise: a failure answers 500, which the assertions catch.
+  const server = http.createServer((req, res) => {
+    verifyRequest(verifier, req, res, options).then(
+      (session) => session && res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sessionId: session.sessionId })),
+      (error: unknown) => res.writeHead(500).end(String(error)),
+    );
   });
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   return listen(server);

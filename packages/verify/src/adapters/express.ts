@@ -17,7 +17,7 @@ export function sessiondMiddleware(verifier: Verifier, options: AdapterOptions =
     const header = req.headers.authorization;
     // Express rewrites req.url under a mounted router; originalUrl is what the client sent.
     const path = (req as { originalUrl?: string }).originalUrl ?? req.url;
-    verifier.verify(header, dpopRequestOf(header, req.method, path, req.headers.dpop as string | string[] | undefined, () => originOf(req), publicBase)).then(
+    verifier.verify(header, dpopRequestOf(header, req.method, path, req.headers.dpop, () => originOf(req), publicBase)).then(
       (session) => {
         (req as RequestWithSession).sessiond = session;
         next();

@@ -27,7 +27,7 @@ export const sessiondPlugin: FastifyPluginAsync<SessiondPluginOptions> = async (
     const header = request.headers.authorization;
     try {
       // request.protocol and request.host honour Fastify's trustProxy, like sessiond's own DPoP check.
-      request.sessiond = await verifier.verify(header, dpopRequestOf(header, request.method, request.url, request.headers.dpop as string | string[] | undefined, () => `${request.protocol}://${request.host}`, publicBase));
+      request.sessiond = await verifier.verify(header, dpopRequestOf(header, request.method, request.url, request.headers.dpop, () => `${request.protocol}://${request.host}`, publicBase));
     } catch (error) {
       const r = refusal(error, { tokenPresent: header !== undefined });
       return reply.code(r.status).headers(r.headers).send(r.body);

@@ -15,7 +15,7 @@ import { dpopRequestOf, originOf, publicBaseOf, type AdapterOptions } from './re
 export async function verifyRequest(verifier: Verifier, req: IncomingMessage, res: ServerResponse, options: AdapterOptions = {}): Promise<VerifiedSession | undefined> {
   const header = req.headers.authorization;
   try {
-    return await verifier.verify(header, dpopRequestOf(header, req.method, req.url, req.headers.dpop as string | string[] | undefined, () => originOf(req), publicBaseOf(options.publicUrl)));
+    return await verifier.verify(header, dpopRequestOf(header, req.method, req.url, req.headers.dpop, () => originOf(req), publicBaseOf(options.publicUrl)));
   } catch (error) {
     const r = refusal(error, { tokenPresent: header !== undefined });
     res.writeHead(r.status, r.headers).end(JSON.stringify(r.body));

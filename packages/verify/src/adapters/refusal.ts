@@ -43,7 +43,7 @@ export function refusal(error: unknown, options: { tokenPresent: boolean }): Ref
   if (status === 401) {
     const dpop = error instanceof VerifyError && error.scheme === 'DPoP';
     if (dpop) {
-      const invalidProof = (error as VerifyError).invalidProof;
+      const invalidProof = (error).invalidProof;
       headers['www-authenticate'] = `DPoP error="${invalidProof ? 'invalid_dpop_proof' : 'invalid_token'}", error_description="${invalidProof ? 'Invalid DPoP proof' : text.title}", algs="${DPOP_ALGS}"`;
     } else {
       headers['www-authenticate'] = options.tokenPresent ? `Bearer error="invalid_token", error_description="${text.title}"` : 'Bearer';
