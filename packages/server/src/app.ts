@@ -290,7 +290,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   }, { ...config.dpop, publicUrl: config.publicUrl });
 
   registerErrorHandling(app, { onDatabaseUnavailable: () => telemetry.backendError('database') });
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', function accessLogLine(request, reply, done) {
     accessLog({ reqId: request.id, method: request.method, url: request.url, remoteAddress: request.ip, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime });
     done();
   });
@@ -306,7 +306,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   });
   // One synchronous hook for what every request gets (a promise per hook costs a session check
   // measurably, docs/BENCHMARKS.md): its id, the security headers, the URL bound.
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', function requestBasics(request, reply, done) {
     reply.header('x-request-id', request.id);
     reply.headers(apiSecurityHeaders);
     done(request.url.length > MAX_URL_LENGTH ? new AppError('uri_too_long', `Request targets are limited to ${MAX_URL_LENGTH} characters.`) : undefined);
@@ -338,7 +338,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks() as JwksDocument));
   await registerWebPage(app, { pageHeaders }); // the devices page at / (packages/web)
 
-  await app.register(cookie);
+  // Without the parsing hook: cookies are parsed by the routes that read one (http/cookies.ts).
+  await app.register(cookie, { hook: false });
   const refreshCookie = createRefreshCookie({ publicUrl: config.publicUrl, maxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
   await app.register(authRoutes, { auth, sessions, accessTokens, dpop, refreshCookie });
   await app.register(sessionRoutes, { sessions, accessTokens, dpop, refreshCookie });
@@ -451,8 +452,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       recordRequest: metrics.recordRequest,
       trustProxy: config.trustProxy,
       cors: config.corsOrigins.length > 0,
+      hasRoute: (url) => app.hasRoute({ method: 'GET', url }),
     });
-    app.addHook('preHandler', (request, _reply, done) => {
+    app.addHook('preHandler', function fastPathReadError(request, _reply, done) {
       const readError = takeFastPathReadError(request.raw);
       done(readError === undefined ? undefined : (readError as Error));
     });

@@ -53,7 +53,7 @@ export function requireBearer(scope: FastifyInstance, deps: { accessTokens: Acce
   };
   // A synchronous hook: most requests are settled from memory (cachedPrincipal) without a promise;
   // the rest, refusals included, go through verifyFully.
-  scope.addHook('onRequest', (request, reply, done) => {
+  scope.addHook('onRequest', function authenticate(request, reply, done) {
     const principal = cachedPrincipal(request.headers.authorization, deps);
     if (principal) {
       request.principal = principal;

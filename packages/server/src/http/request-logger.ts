@@ -17,7 +17,7 @@ class RequestLogger {
     private readonly options: ChildLoggerOptions,
   ) {}
 
-  private get real(): FastifyBaseLogger {
+  get real(): FastifyBaseLogger {
     return (this.made ??= this.parent.child(this.bindings, this.options));
   }
 
@@ -29,31 +29,18 @@ class RequestLogger {
     this.real.level = level;
   }
 
-  // Prototype methods, not per-instance closures: one small object per request.
-  info(...args: unknown[]): void {
-    (this.real.info as (...a: unknown[]) => void)(...args);
-  }
-  error(...args: unknown[]): void {
-    (this.real.error as (...a: unknown[]) => void)(...args);
-  }
-  warn(...args: unknown[]): void {
-    (this.real.warn as (...a: unknown[]) => void)(...args);
-  }
-  debug(...args: unknown[]): void {
-    (this.real.debug as (...a: unknown[]) => void)(...args);
-  }
-  trace(...args: unknown[]): void {
-    (this.real.trace as (...a: unknown[]) => void)(...args);
-  }
-  fatal(...args: unknown[]): void {
-    (this.real.fatal as (...a: unknown[]) => void)(...args);
-  }
-  silent(...args: unknown[]): void {
-    (this.real.silent as (...a: unknown[]) => void)(...args);
-  }
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.real.child(bindings, options);
   }
+}
+
+// The logging methods on the prototype, not per-instance closures: one small object per request.
+for (const name of ['info', 'error', 'warn', 'debug', 'trace', 'fatal', 'silent'] as const) {
+  Object.defineProperty(RequestLogger.prototype, name, {
+    value(this: RequestLogger, ...args: unknown[]) {
+      (this.real[name] as (...a: unknown[]) => void)(...args);
+    },
+  });
 }
 
 /** Fastify's `childLoggerFactory` option: a request's logger, made on first use. */

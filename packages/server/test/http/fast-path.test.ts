@@ -237,4 +237,61 @@ describe('session checks: the fast path', () => {
     assert.equal(env.app.sessiond.fastPath, undefined);
     for (let i = 0; i < 2; i++) assert.equal((await env.http.get(`/sessions/validate/${a.sessionId}`, { token: a.accessToken })).status, 200);
   });
+
+  test('bypasses no hook: every hook on the routes it answers is one it stands in for (add a hook there and this fails)', async (t) => {
+    // The fast path answers before Fastify's hooks run, so a hook added later (a rate limit, an
+    // allowlist, an audit line) would silently not apply to its answers. Each hook Fastify runs on
+    // these routes is listed here with what the fast path does in its stead; a new one fails this
+    // test until the fast path does what it does (or hands such requests to Fastify) and it is listed.
+    const { app: env } = await start(t);
+    const standsIn: Record<string, string[]> = {
+      // requestBasics: the request id and the security headers are in its answer template; the URL
+      // bound holds, as it answers only its own few short paths.
+      // authenticate: the same cachedPrincipal() (http/authenticate.ts) decides, or Fastify does.
+      onRequest: ['requestBasics()', 'authenticate()'],
+      // fastPathReadError: its own hook, for requests it hands over.
+      preHandler: ['fastPathReadError()'],
+      // @fastify/cookie writes cookies a handler set; the fast path's answers set none.
+      onSend: ['fastifyCookieOnSendHandler()'],
+      // The access log line and the request metrics: it writes and records both (tested above).
+      onResponse: ['accessLogLine()', 'requestMetrics()'],
+    };
+    const routes = routeHooks(env.app.printRoutes({ includeHooks: true }));
+    for (const route of ['/sessions', '/sessions/count', '/sessions/validate/:sessionId', '/auth/me']) {
+      const hooks = routes.get(`GET ${route}`);
+      assert.ok(hooks, `GET ${route} is a Fastify route`);
+      assert.deepEqual(hooks, standsIn, `GET ${route}: the hooks the fast path stands in for`);
+    }
+  });
 });
+
+/**
+ * The hooks of each route from Fastify's printRoutes({ includeHooks: true }) tree, by
+ * `METHOD /path`: each line names a path segment (its column is its depth) and the route's
+ * methods, followed by lines `• (hookName) ["fn()", ...]`.
+ */
+function routeHooks(tree: string): Map<string, Record<string, string[]>> {
+  const routes = new Map<string, Record<string, string[]>>();
+  const stack: Array<{ column: number; segment: string }> = [];
+  let current: Array<Record<string, string[]>> = [];
+  for (const line of tree.split('\n')) {
+    const hook = /• \((\w+)\) (\[.*\])$/.exec(line);
+    if (hook) {
+      for (const hooks of current) hooks[hook[1]!] = JSON.parse(hook[2]!);
+      continue;
+    }
+    const node = /^([\s│├└─]*)(\S.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!node || node[2] === undefined) continue;
+    const column = node[1]!.length;
+    while (stack.length > 0 && stack[stack.length - 1]!.column >= column) stack.pop();
+    stack.push({ column, segment: node[2] });
+    const path = stack.map((s) => s.segment).join('');
+    current = (node[3] ?? '').split(', ').filter(Boolean).map((method) => {
+      const hooks: Record<string, string[]> = {};
+      routes.set(`${method} ${path}`, hooks);
+      return hooks;
+    });
+  }
+  return routes;
+}
+
