@@ -9,11 +9,13 @@
  * separate process pinned to core 1 (`taskset`). All traffic goes to 127.0.0.1; every load is
  * bounded in time and every server stops itself (see lib/processes.ts).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultConfig } from '../packages/server/src/config.ts';
+import type { CacheMemory } from './cache-memory.ts';
 import { jwtSection, runJwtLibs } from './jwt-libs.ts';
 import { generatorName, type LoadSpec } from './lib/load.ts';
 import { betterAuthFixtures, BENCH_PASSWORD, expectOk, sessiondFixtures, type SessiondFixtures } from './lib/fixtures.ts';
@@ -28,7 +30,7 @@ pinSelfToLoadCore();
 const { values: args } = parseArgs({
   options: {
     ...loadOptions,
-    only: { type: 'string', default: 'jwt,baseline,sqlite,fast-path-off,signin,postgres,better-auth' },
+    only: { type: 'string', default: 'jwt,baseline,sqlite,fast-path-off,signin,postgres,better-auth,memory' },
     'log-level': { type: 'string', default: process.env.BENCH_LOG_LEVEL ?? defaultConfig.logLevel },
   },
 });
@@ -264,6 +266,14 @@ const peerOf: Record<string, string> = {
 };
 const PEER_CHECK_TARGET = 30;
 
+/** Memory per cached session (bench/cache-memory.ts), in a child process with --expose-gc. */
+function cacheMemory(): CacheMemory {
+  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(import.meta.dirname, 'cache-memory.ts'), '3000'], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`cache-memory failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as CacheMemory;
+}
+let memory: CacheMemory | undefined;
+
 function report(context: { postgres: string; redis: string }): string {
   const byKey = new Map(rows.map((r) => [r.key, r]));
   const baselines = rows.filter((r) => r.key.startsWith('baseline.')).map((r) => r.result.requestsPerSecond);
@@ -323,6 +333,15 @@ function report(context: { postgres: string; redis: string }): string {
     ]);
   }
   lines.push(table(header, body, ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'r', 'r']));
+
+  if (memory) {
+    lines.push('');
+    lines.push(
+      `**Memory per cached session** (bench/cache-memory.ts, ${fmt(memory.sessions)} sessions, heap growth after a full GC): ` +
+        `${fmt(memory.totalBytes)} bytes: the verified-token and session-cache entries ${fmt(memory.entriesBytes)} bytes, plus the token string the token cache keys by (${memory.tokenChars} characters). ` +
+        `So 100,000 sessions checked within a token lifetime take about ${fmt((memory.totalBytes * 100_000) / 1024 / 1024)} MiB; both caches are bounded (SESSION_CACHE_MAX_ENTRIES, the verified-token cache's 10,000).`,
+    );
+  }
 
   const alone = byKey.get('signin.alone');
   if (alone) {
@@ -386,6 +405,10 @@ async function main() {
     if (!pgProblem) await betterAuth('postgres');
   }
   if (only.has('baseline')) await baseline('after');
+  if (only.has('memory')) {
+    memory = cacheMemory();
+    log(`memory per cached session: ${fmt(memory.totalBytes)} bytes`);
+  }
 
   const text = report({ postgres: pgText, redis: redis.text });
   console.log(`\n${text}\n`);
