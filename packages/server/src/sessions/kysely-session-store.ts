@@ -1,5 +1,5 @@
 import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { postgresTimeouts } from '../database/database.ts';
+import { postgresTimeouts, preparedOnPostgres } from '../database/database.ts';
 import type { Database, SessionTable } from '../database/tables.ts';
 import { appendEvents } from '../events/kysely-event-store.ts';
 import type { NewSessionEvent } from '../events/session-event.ts';
@@ -73,8 +73,10 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
   // a query on every call: about a fifth of a list's CPU); the same conditions as active() below.
   const param = (n: number) => (isPostgres ? `$${n}` : '?');
   const activeWhere = `user_id = ${param(1)} and revoked_at is null and expires_at > ${param(2)} and last_active_at > ${param(3)}`;
-  const activeRowsSql = `select * from sessions where ${activeWhere} limit ${param(4)}`;
-  const countActiveSql = `select count(*) as n from sessions where ${activeWhere}`;
+  // On PostgreSQL, named prepared statements: parsed and planned once per connection.
+  const prepared = (text: string) => (isPostgres ? preparedOnPostgres(text) : text);
+  const activeRowsSql = prepared(`select * from sessions where ${activeWhere} limit ${param(4)}`);
+  const countActiveSql = prepared(`select count(*) as n from sessions where ${activeWhere}`);
   // Every "active" query carries the same three conditions; built once here.
   const active = (userId: string, window: { nowMs: number; idleCutoffMs: number }) =>
     db
