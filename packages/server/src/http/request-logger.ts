@@ -38,7 +38,8 @@ class RequestLogger {
 for (const name of ['info', 'error', 'warn', 'debug', 'trace', 'fatal', 'silent'] as const) {
   Object.defineProperty(RequestLogger.prototype, name, {
     value(this: RequestLogger, ...args: unknown[]) {
-      (this.real[name] as (...a: unknown[]) => void)(...args);
+      const real = this.real;
+      Reflect.apply(real[name], real, args);
     },
   });
 }
