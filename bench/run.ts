@@ -5,17 +5,19 @@
  *   npm run bench                         the whole run (about 7 minutes)
  *   npm run bench -- --seconds 5 --warmup 3 --only baseline,sqlite --no-write
  *
- * Layout: this process is the load generator (autocannon) pinned to core 0; every server is a
+ * Layout: this process runs the load generator (wrk when installed, else autocannon) pinned to core 0; every server is a
  * separate process pinned to core 1 (`taskset`). All traffic goes to 127.0.0.1; every load is
  * bounded in time and every server stops itself (see lib/processes.ts).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultConfig } from '../packages/server/src/config.ts';
+import type { CacheMemory } from './cache-memory.ts';
 import { jwtSection, runJwtLibs } from './jwt-libs.ts';
-import type { LoadSpec } from './lib/load.ts';
+import { generatorName, type LoadSpec } from './lib/load.ts';
 import { betterAuthFixtures, BENCH_PASSWORD, expectOk, sessiondFixtures, type SessiondFixtures } from './lib/fixtures.ts';
 import { hasTaskset, pinSelfToLoadCore, startServer, type ServerProcess } from './lib/processes.ts';
 import { postgresProblem, postgresVersion, scratchDatabase } from './lib/postgres.ts';
@@ -28,7 +30,7 @@ pinSelfToLoadCore();
 const { values: args } = parseArgs({
   options: {
     ...loadOptions,
-    only: { type: 'string', default: 'jwt,baseline,sqlite,signin,postgres,better-auth' },
+    only: { type: 'string', default: 'jwt,baseline,sqlite,fast-path-off,signin,postgres,better-auth,memory' },
     'log-level': { type: 'string', default: process.env.BENCH_LOG_LEVEL ?? defaultConfig.logLevel },
   },
 });
@@ -102,8 +104,8 @@ function sessiondLoads(prefix: string, baseUrl: string, f: SessiondFixtures) {
   return {
     validate: { key: `${prefix}.validate`, scenario: 'Session check: `GET /sessions/validate/{id}`', spec: { baseUrl, connections, requests: f.sessions.map((s) => ({ path: `/sessions/validate/${s.sessionId}`, headers: bearer(s.accessToken) })) } },
     me: { key: `${prefix}.me`, scenario: 'Session check: `GET /auth/me`', spec: { baseUrl, connections, requests: f.sessions.map((s) => ({ path: '/auth/me', headers: bearer(s.accessToken) })) } },
-    list: { key: `${prefix}.list`, scenario: '`GET /sessions` (user with 3 sessions)', spec: { baseUrl, connections, requests: f.listUser.map((s) => ({ path: '/sessions', headers: bearer(s.accessToken) })) } },
-    count: { key: `${prefix}.count`, scenario: '`GET /sessions/count` (same user)', spec: { baseUrl, connections, requests: f.listUser.map((s) => ({ path: '/sessions/count', headers: bearer(s.accessToken) })) } },
+    list: { key: `${prefix}.list`, scenario: `\`GET /sessions\` (${f.listUsers.length} users with 3 sessions each)`, spec: { baseUrl, connections, requests: f.listUsers.map((s) => ({ path: '/sessions', headers: bearer(s.accessToken) })) } },
+    count: { key: `${prefix}.count`, scenario: '`GET /sessions/count` (the same users)', spec: { baseUrl, connections, requests: f.listUsers.map((s) => ({ path: '/sessions/count', headers: bearer(s.accessToken) })) } },
   };
 }
 
@@ -112,9 +114,12 @@ async function verifySessiond(baseUrl: string, f: SessiondFixtures) {
   const s = f.sessions[0]!;
   await expectOk(`${baseUrl}/sessions/validate/${s.sessionId}`, bearer(s.accessToken), (j) => j.valid === true, 'validate');
   await expectOk(`${baseUrl}/auth/me`, bearer(s.accessToken), (j) => j.user?.id === s.userId, 'me');
-  await expectOk(`${baseUrl}/sessions`, bearer(f.listUser[0]!.accessToken), (j) => j.data?.length === 3, 'list');
-  await expectOk(`${baseUrl}/sessions/count`, bearer(f.listUser[0]!.accessToken), (j) => j.count === 3, 'count');
+  await expectOk(`${baseUrl}/sessions`, bearer(f.listUsers[0]!.accessToken), (j) => j.data?.length === 3, 'list');
+  await expectOk(`${baseUrl}/sessions/count`, bearer(f.listUsers[0]!.accessToken), (j) => j.count === 3, 'count');
 }
+
+/** Users in the list and count scenarios, three sessions each (one per load connection by default). */
+const LIST_USERS = 50;
 
 const sessiondEnv = (dataDir: string) => ({
   DATA_DIR: dataDir,
@@ -128,7 +133,7 @@ async function sessiondSqlite() {
   const server = await startServer({ name: 'sessiond-sqlite', entry: 'bench/servers/sessiond.ts', env: sessiondEnv(dataDir), readyPath: '/health', logDir: tmp });
   try {
     log('sessiond (SQLite): signing in the bench users');
-    const f = await sessiondFixtures(server.baseUrl, connections);
+    const f = await sessiondFixtures(server.baseUrl, connections, undefined, LIST_USERS);
     await verifySessiond(server.baseUrl, f);
     const section = 'sessiond, embedded SQLite';
     const loads = sessiondLoads('sqlite', server.baseUrl, f);
@@ -141,6 +146,20 @@ async function sessiondSqlite() {
       }
     }
     if (only.has('signin')) await signIns(server, f);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The session checks with FAST_PATH=off: Fastify's own request pipeline for every request. */
+async function sessiondFastPathOff() {
+  const dataDir = path.join(tmp, 'sessiond-sqlite-off');
+  const server = await startServer({ name: 'sessiond-sqlite-off', entry: 'bench/servers/sessiond.ts', env: { ...sessiondEnv(dataDir), FAST_PATH: 'off' }, readyPath: '/health', logDir: tmp });
+  try {
+    log('sessiond (SQLite, FAST_PATH=off): signing in the bench users');
+    const f = await sessiondFixtures(server.baseUrl, connections);
+    const loads = sessiondLoads('sqlite-off', server.baseUrl, f);
+    for (const load of [loads.validate, loads.me]) await measure(server, 'sessiond, embedded SQLite, `FAST_PATH=off`', [load]);
   } finally {
     await server.stop();
   }
@@ -187,7 +206,7 @@ async function sessiondPostgres(redisUrl: string | undefined) {
   const server = await startServer({ name: 'sessiond-postgres', entry: 'bench/servers/sessiond.ts', env, readyPath: '/health', logDir: tmp, postgresDatabase: db.name });
   try {
     log(`sessiond (PostgreSQL${redisUrl ? ' + Redis' : ''}): signing in the bench users`);
-    const f = await sessiondFixtures(server.baseUrl, connections);
+    const f = await sessiondFixtures(server.baseUrl, connections, undefined, LIST_USERS);
     await verifySessiond(server.baseUrl, f);
     const section = `sessiond, PostgreSQL${redisUrl ? ' + Redis' : ''}`;
     const loads = sessiondLoads('postgres', server.baseUrl, f);
@@ -247,6 +266,14 @@ const peerOf: Record<string, string> = {
 };
 const PEER_CHECK_TARGET = 30;
 
+/** Memory per cached session (bench/cache-memory.ts), in a child process with --expose-gc. */
+function cacheMemory(): CacheMemory {
+  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(import.meta.dirname, 'cache-memory.ts'), '3000'], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`cache-memory failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as CacheMemory;
+}
+let memory: CacheMemory | undefined;
+
 function report(context: { postgres: string; redis: string }): string {
   const byKey = new Map(rows.map((r) => [r.key, r]));
   const baselines = rows.filter((r) => r.key.startsWith('baseline.')).map((r) => r.result.requestsPerSecond);
@@ -258,7 +285,7 @@ function report(context: { postgres: string; redis: string }): string {
   lines.push('');
   lines.push(`- Machine: ${machineLine()}.`);
   lines.push(
-    `- Load: autocannon, ${connections} connections, ${warmup} s warm-up then ${seconds} s measured per scenario; ` +
+    `- Load: ${generatorName === 'wrk' ? 'wrk (1 thread)' : 'autocannon'}, ${connections} connections, ${warmup} s warm-up then ${seconds} s measured per scenario; ` +
       `${hasTaskset ? `load generator pinned to core 0, each server to core 1 (\`taskset\`)` : 'NOT pinned (taskset missing)'}; all traffic to 127.0.0.1.`,
   );
   lines.push(`- sessiond as \`npm start\` runs it (\`LOG_LEVEL=${logLevel}\`, stdout to /dev/null, \`RATE_LIMIT=off\`, everything else default: argon2id m=19 MiB t=2 p=1, session cache on).`);
@@ -307,6 +334,15 @@ function report(context: { postgres: string; redis: string }): string {
   }
   lines.push(table(header, body, ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'r', 'r']));
 
+  if (memory) {
+    lines.push('');
+    lines.push(
+      `**Memory per cached session** (bench/cache-memory.ts, ${fmt(memory.sessions)} sessions, heap growth after a full GC): ` +
+        `${fmt(memory.totalBytes)} bytes: the verified-token and session-cache entries ${fmt(memory.entriesBytes)} bytes, plus the token string the token cache keys by (${memory.tokenChars} characters). ` +
+        'Both caches are bounded (the session cache by SESSION_CACHE_MAX_ENTRIES, default 100,000; the verified-token cache at 10,000 tokens).',
+    );
+  }
+
   const alone = byKey.get('signin.alone');
   if (alone) {
     lines.push('');
@@ -346,7 +382,7 @@ function report(context: { postgres: string; redis: string }): string {
 
 async function main() {
   const estimate = (Number(only.has('baseline')) * 3 + Number(only.has('sqlite')) * 4 + Number(only.has('signin')) * 3 + Number(only.has('postgres')) * 4 + Number(only.has('better-auth')) * 4) * (seconds + warmup);
-  log(`sessiond benchmark: ${os.cpus().length} cores, ${connections} connections, ${warmup}+${seconds} s per scenario, about ${Math.ceil(estimate / 60) + 1} min`);
+  log(`sessiond benchmark: load by ${generatorName}${generatorName === 'wrk' ? '' : ' (wrk not installed)'}, ${os.cpus().length} cores, ${connections} connections, ${warmup}+${seconds} s per scenario, about ${Math.ceil(estimate / 60) + 1} min`);
   let jwt: Awaited<ReturnType<typeof runJwtLibs>> | undefined;
   if (only.has('jwt')) {
     log('JWT verifiers (micro-benchmark, bench/jwt-libs.ts):');
@@ -359,6 +395,7 @@ async function main() {
 
   if (only.has('baseline')) await baseline('before');
   if (only.has('sqlite') || only.has('signin')) await sessiondSqlite();
+  if (only.has('fast-path-off')) await sessiondFastPathOff();
   if (only.has('postgres') && !pgProblem) await sessiondPostgres(redis.url);
   // A third baseline half-way: the speed of this shared machine drifts, and the best of three
   // is the most robust estimate of what a bare server can do.
@@ -368,6 +405,10 @@ async function main() {
     if (!pgProblem) await betterAuth('postgres');
   }
   if (only.has('baseline')) await baseline('after');
+  if (only.has('memory')) {
+    memory = cacheMemory();
+    log(`memory per cached session: ${fmt(memory.totalBytes)} bytes`);
+  }
 
   const text = report({ postgres: pgText, redis: redis.text });
   console.log(`\n${text}\n`);

@@ -39,12 +39,18 @@ export interface SessiondSession {
 export interface SessiondFixtures {
   /** One session of each of N users (one per load connection). */
   sessions: SessiondSession[];
-  /** Three sessions (devices) of one user: the session-list scenario. */
+  /** Three sessions (devices) of one user. */
   listUser: SessiondSession[];
+  /** `listUsers` users with three sessions (devices) each, one session per user: the session-list scenario. */
+  listUsers: SessiondSession[];
 }
 
-/** Registers `users` users and one user with three sessions. `prefix` keeps emails unique per run. */
-export async function sessiondFixtures(baseUrl: string, users: number, prefix = crypto.randomBytes(3).toString('hex')): Promise<SessiondFixtures> {
+/**
+ * Registers `users` users, one user with three sessions, and `listUsers` more users with three
+ * sessions each (so a list load reads many users' rows, not one user's hot rows). `prefix` keeps
+ * emails unique per run.
+ */
+export async function sessiondFixtures(baseUrl: string, users: number, prefix = crypto.randomBytes(3).toString('hex'), listUsers = 0): Promise<SessiondFixtures> {
   const register = async (email: string, userAgent: string) => {
     const { json } = await postJson(`${baseUrl}/auth/register`, { email, password: BENCH_PASSWORD, name: 'Bench' }, { 'user-agent': userAgent });
     return { email, userId: json.user.id, sessionId: json.sessionId, accessToken: json.accessToken } as SessiondSession;
@@ -52,7 +58,12 @@ export async function sessiondFixtures(baseUrl: string, users: number, prefix = 
   const sessions = await pool(Array.from({ length: users }, (_, i) => `bench-${prefix}-${i}@example.com`), 4, (email, i) => register(email, DEVICES[i % DEVICES.length]!));
   const listUser = [await register(`bench-${prefix}-list@example.com`, DEVICES[0]!)];
   for (const device of DEVICES.slice(1)) listUser.push(await sessiondLogin(baseUrl, listUser[0]!.email, device));
-  return { sessions, listUser };
+  const many = await pool(Array.from({ length: listUsers }, (_, i) => `bench-${prefix}-list${i}@example.com`), 4, async (email) => {
+    const first = await register(email, DEVICES[0]!);
+    for (const device of DEVICES.slice(1)) await sessiondLogin(baseUrl, email, device);
+    return first;
+  });
+  return { sessions, listUser, listUsers: many };
 }
 
 export async function sessiondLogin(baseUrl: string, email: string, userAgent = DEVICES[0]!, password = BENCH_PASSWORD): Promise<SessiondSession> {

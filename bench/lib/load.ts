@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import autocannon from 'autocannon';
 
 /**
- * Load generation with autocannon, used programmatically from the runner process (pinned to the
- * load core). Each scenario is a warm-up run whose numbers are thrown away, then a measured run.
+ * Load generation with wrk when it is installed (below), otherwise with autocannon used
+ * programmatically from the runner process; either runs on the load core. Each scenario is a warm-up run whose numbers are thrown away, then a measured run.
  * Latencies are recorded here from autocannon's per-response event at microsecond resolution
  * (autocannon's own histogram keeps whole milliseconds), for 2xx answers only; any other status
  * or a socket error is counted, and a scenario with any is reported as failed.
@@ -66,7 +69,7 @@ export async function runLoads(specs: LoadSpec[], seconds: number, record = true
   return Promise.all(
     specs.map(
       (spec) =>
-        new Promise<LoadResult>((resolve, reject) => {
+        wrkPath && !spec.overallRate ? runWrk(spec, seconds) : new Promise<LoadResult>((resolve, reject) => {
           let latencies = new Float64Array(1 << 16);
           let n = 0;
           let failures = 0;
@@ -139,6 +142,20 @@ function ticksBetween(before: Map<number, number>, after: Map<number, number>): 
   return total;
 }
 
+/**
+ * CPU seconds of the load generator: this process, plus on Linux its finished children (wrk runs
+ * end before the meter stops, and their time is then in this process's cutime and cstime).
+ */
+function generatorTicks(linux: boolean): number {
+  if (!linux) {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1e6;
+  }
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+}
+
 function machineBusyTicks(): number {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
@@ -156,7 +173,7 @@ export function cpuMeter(serverPids: number[], postgresDatabase?: string) {
     server: serverPids.reduce((sum, pid) => sum + readProcessTicks(pid), 0),
     postgres: linux && postgresDatabase ? postgresTicks(postgresDatabase) : new Map<number, number>(),
     machine: linux ? machineBusyTicks() : 0,
-    generator: process.cpuUsage(),
+    generator: generatorTicks(linux),
   });
   const start = snapshot();
   return {
@@ -164,12 +181,90 @@ export function cpuMeter(serverPids: number[], postgresDatabase?: string) {
       const end = snapshot();
       const seconds = (end.at - start.at) / 1000;
       const pct = (ticks: number) => (ticks / CLOCK_TICKS_PER_SECOND / seconds) * 100;
-      const generatorUsage = process.cpuUsage(start.generator);
-      const generatorPercent = ((generatorUsage.user + generatorUsage.system) / 1e6 / seconds) * 100;
+      const generatorPercent = ((end.generator - start.generator) / seconds) * 100;
       const serverPercent = pct(end.server - start.server);
       const postgresPercent = pct(ticksBetween(start.postgres, end.postgres));
       const otherPercent = Math.max(0, pct(end.machine - start.machine) - serverPercent - generatorPercent - postgresPercent);
       return { serverPercent, generatorPercent, postgresPercent, otherPercent };
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk: the C load generator (Debian's `wrk` package), preferred when installed.
+
+/**
+ * wrk when it is on the PATH (and BENCH_GENERATOR is not `autocannon`), autocannon otherwise. wrk
+ * is a C program: on the one load core it makes about twice the requests autocannon can (which
+ * runs on Node, like the servers it measures), so at 50k+ req/s it is the server, not the
+ * generator, that bounds a reading. Rate-limited loads (`overallRate`) always use autocannon: wrk
+ * has no fixed arrival rate.
+ */
+export const wrkPath: string | undefined = (() => {
+  if (process.env.BENCH_GENERATOR === 'autocannon') return undefined;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'wrk');
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+})();
+
+/** The generator's name as the reports print it. */
+export const generatorName = wrkPath ? 'wrk' : 'autocannon';
+
+const luaString = (text: string) => JSON.stringify(text); // a JSON string is a valid Lua string literal for this ASCII
+
+/**
+ * The Lua script of one load: every request prebuilt with wrk.format, each connection's thread
+ * cycling through them as autocannon does; at the end, the summary as one JSON line on stderr
+ * (latency percentiles in µs; `status` counts answers outside 2xx/3xx, which wrk calls errors).
+ */
+function wrkScript(spec: LoadSpec): string {
+  const requests = spec.requests.map((r) => {
+    const headers = Object.entries(r.headers ?? {}).map(([k, v]) => `[${luaString(k)}] = ${luaString(v)}`).join(', ');
+    return `wrk.format(${luaString(r.method ?? 'GET')}, ${luaString(r.path)}, { ${headers} }, ${r.body === undefined ? 'nil' : luaString(r.body)})`;
+  });
+  return `
+local requests = nil
+local i = 0
+init = function(args)
+  requests = { ${requests.join(',\n    ')} }
+end
+request = function()
+  i = i % #requests + 1
+  return requests[i]
+end
+done = function(summary, latency, _)
+  local e = summary.errors
+  io.stderr:write(string.format('{"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout))
+end
+`;
+}
+
+let scriptCounter = 0;
+
+/** One wrk run (one thread: the load core is one core) of `spec` for `seconds`. */
+async function runWrk(spec: LoadSpec, seconds: number): Promise<LoadResult> {
+  const script = path.join(os.tmpdir(), `sessiond-wrk-${process.pid}-${++scriptCounter}.lua`);
+  fs.writeFileSync(script, wrkScript(spec));
+  try {
+    const child = spawn(wrkPath!, ['-t1', `-c${spec.connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, spec.baseUrl], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('exit', resolve));
+    const line = stderr.split('\n').find((l) => l.startsWith('{"requests"'));
+    if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}): ${stderr.slice(0, 500)}`);
+    const s = JSON.parse(line) as { requests: number; durationUs: number; p50Us: number; p99Us: number; connect: number; read: number; write: number; status: number; timeout: number };
+    const secondsRun = s.durationUs / 1e6;
+    const failures = s.connect + s.read + s.write + s.status + s.timeout;
+    return { requestsPerSecond: (s.requests - s.status) / secondsRun, p50Ms: s.p50Us / 1000, p99Ms: s.p99Us / 1000, total: s.requests - s.status, failures, seconds: secondsRun };
+  } finally {
+    fs.rmSync(script, { force: true });
+  }
 }

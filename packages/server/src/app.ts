@@ -32,6 +32,7 @@ import { onClientError } from './http/client-error.ts';
 import { apiSecurityHeaders, pageSecurityHeaders } from './http/security-headers.ts';
 import { createFastPath, createHttpServer, takeFastPathReadError, type FastPath } from './http/fast-path.ts';
 import { requestId } from './http/request-id.ts';
+import { lazyRequestLogger } from './http/request-logger.ts';
 import { createAccessLog } from './observability/access-log.ts';
 import { listeningUrl, registerOpenApi } from './http/openapi.ts';
 import { registerWebPage } from './http/web-page.ts';
@@ -171,6 +172,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // One log line per request (below, onResponse) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // A request's child logger is made only if it logs (http/request-logger.ts).
+    childLoggerFactory: lazyRequestLogger,
     // The session checks' fast path goes first (http/fast-path.ts); it is built with the services
     // below, and until then (and with FAST_PATH=off) every request goes to Fastify.
     serverFactory: (handler, options) =>
@@ -287,16 +290,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   }, { ...config.dpop, publicUrl: config.publicUrl });
 
   registerErrorHandling(app, { onDatabaseUnavailable: () => telemetry.backendError('database') });
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', function accessLogLine(request, reply, done) {
     accessLog({ reqId: request.id, method: request.method, url: request.url, remoteAddress: request.ip, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime });
     done();
-  });
-  app.addHook('onRequest', async (request) => {
-    if (request.url.length > MAX_URL_LENGTH) throw new AppError('uri_too_long', `Request targets are limited to ${MAX_URL_LENGTH} characters.`);
   });
   // Security headers on every response, errors included: the API's set (http/security-headers.ts);
   // the HTML documents (the devices page, /docs) replace it with helmet's set, computed once. Their
@@ -308,9 +304,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'], 'upgrade-insecure-requests': null },
     },
   });
-  app.addHook('onRequest', (_request, reply, done) => {
+  // One synchronous hook for what every request gets (a promise per hook costs a session check
+  // measurably, docs/BENCHMARKS.md): its id, the security headers, the URL bound.
+  app.addHook('onRequest', function requestBasics(request, reply, done) {
+    reply.header('x-request-id', request.id);
     reply.headers(apiSecurityHeaders);
-    done();
+    done(request.url.length > MAX_URL_LENGTH ? new AppError('uri_too_long', `Request targets are limited to ${MAX_URL_LENGTH} characters.`) : undefined);
   });
   // CORS is off unless origins are configured; credentials are never needed (bearer tokens). A
   // cross-origin script can read only the headers exposed here: DPoP clients need DPoP-Nonce, the
@@ -341,7 +340,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
   }, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(accessTokens.jwks() as JwksDocument));
   await registerWebPage(app, { pageHeaders }); // the devices page at / (packages/web)
 
-  await app.register(cookie);
+  // Without the parsing hook: cookies are parsed by the routes that read one (http/cookies.ts).
+  await app.register(cookie, { hook: false });
   const refreshCookie = createRefreshCookie({ publicUrl: config.publicUrl, maxAgeSeconds: config.sessionAbsoluteLifetimeSeconds });
   await app.register(authRoutes, { auth, sessions, accessTokens, dpop, refreshCookie });
   await app.register(sessionRoutes, { sessions, accessTokens, dpop, refreshCookie });
@@ -454,8 +454,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps = {}): Promise<F
       recordRequest: metrics.recordRequest,
       trustProxy: config.trustProxy,
       cors: config.corsOrigins.length > 0,
+      hasRoute: (url) => app.hasRoute({ method: 'GET', url }),
     });
-    app.addHook('preHandler', (request, _reply, done) => {
+    app.addHook('preHandler', function fastPathReadError(request, _reply, done) {
       const readError = takeFastPathReadError(request.raw);
       done(readError === undefined ? undefined : (readError as Error));
     });

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { cookieOf } from '../http/cookies.ts';
 
 /**
  * The device cookie's HTTP side (its content and meaning: abuse/device-cookies.ts). Sent only to
@@ -12,7 +13,7 @@ const DEVICE_COOKIE_PATH = '/auth/login';
 const DEVICE_COOKIE_MAX_AGE_SECONDS = 365 * 24 * 3600;
 
 export function deviceCookieOf(request: FastifyRequest): string | undefined {
-  return request.cookies?.[DEVICE_COOKIE];
+  return cookieOf(request, DEVICE_COOKIE);
 }
 
 export function setDeviceCookie(request: FastifyRequest, reply: FastifyReply, value: string): void {

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { cookieOf } from '../http/cookies.ts';
 import { AppError } from '../errors.ts';
 
 /**
@@ -79,7 +80,7 @@ export function createRefreshCookie(options: RefreshCookieOptions) {
 
     /** The refresh token of a cookie-transport request, after the CSRF checks; undefined if none. */
     read(request: FastifyRequest): string | undefined {
-      const token = request.cookies?.[name];
+      const token = cookieOf(request, name);
       if (!token) return undefined;
       if (!wantsCookieTransport(request)) {
         throw new AppError('invalid_refresh_token', 'A cookie refresh must send the header X-Refresh-Transport: cookie.');

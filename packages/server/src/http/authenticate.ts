@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import { DPOP_SCHEME, type Dpop } from '../dpop/dpop-http.ts';
@@ -32,7 +32,7 @@ export function principalOf(request: FastifyRequest): Principal {
  */
 export function requireBearer(scope: FastifyInstance, deps: { accessTokens: AccessTokens; sessions: SessionService; dpop: Dpop }) {
   scope.decorateRequest('principal', undefined);
-  scope.addHook('onRequest', async (request, reply) => {
+  const verifyFully = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;
     if (typeof header !== 'string' || header.length === 0) {
       throw new AppError('unauthenticated', 'Send an access token: Authorization: Bearer <token>.');
@@ -50,5 +50,32 @@ export function requireBearer(scope: FastifyInstance, deps: { accessTokens: Acce
     await deps.dpop.checkBoundToken(request, reply, match[1]!, claims, bearer ? 'bearer' : 'dpop');
     await deps.sessions.authenticate(claims);
     request.principal = { userId: claims.userId, sessionId: claims.sessionId };
+  };
+  // A synchronous hook: most requests are settled from memory (cachedPrincipal) without a promise;
+  // the rest, refusals included, go through verifyFully.
+  scope.addHook('onRequest', function authenticate(request, reply, done) {
+    const principal = cachedPrincipal(request.headers.authorization, deps);
+    if (principal) {
+      request.principal = principal;
+      done();
+      return;
+    }
+    verifyFully(request, reply).then(() => done(), done);
   });
+}
+
+/**
+ * The caller of a request that memory alone can accept, synchronously: `Bearer <token>` (the
+ * canonical spelling only) with a token this process has already verified in full and that is still
+ * good (tokens/access-tokens.ts `verifyCached`), unbound (a token bound to a device key needs its
+ * DPoP proof checked, dpop/dpop-http.ts), whose session the trusted cache shows live and the
+ * subject's (sessions/session-service.ts `authenticateCached`). Undefined means "not known here",
+ * never "refused": the full check then decides, so every refusal has one source.
+ */
+export function cachedPrincipal(header: string | undefined, deps: { accessTokens: AccessTokens; sessions: SessionService }): Principal | undefined {
+  // The rest of the header must be a token already verified whole, so it has no spaces.
+  if (typeof header !== 'string' || !header.startsWith('Bearer ')) return undefined;
+  const claims = deps.accessTokens.verifyCached(header.slice(7));
+  if (!claims || claims.jkt !== undefined || !deps.sessions.authenticateCached(claims)) return undefined;
+  return { userId: claims.userId, sessionId: claims.sessionId };
 }

@@ -143,7 +143,7 @@ export function createMetrics(sources: MetricsSources) {
    * `Authorization: Bearer <token>` (the metrics name routes and volumes: not for everyone).
    */
   function register(app: FastifyInstance, options: { token?: string | undefined } = {}) {
-    app.addHook('onResponse', (request, reply, done) => {
+    app.addHook('onResponse', function requestMetrics(request, reply, done) {
       const route = request.routeOptions.url ?? 'unmatched';
       if (route !== '/metrics') recordRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
       done();

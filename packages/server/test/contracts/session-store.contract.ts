@@ -125,6 +125,32 @@ export function sessionStoreContract(open: StoreFactory) {
     assert.deepEqual(page2.sessions.map((x) => x.id), [live[0]!.id]);
   });
 
+  test('listActive: the same order (activity, then id) and totals for a few sessions (sorted in memory) and for many (the paged query)', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const now = T0 + 10_000;
+    const window = activeWindow(policy, now);
+    // Equal activity times among them, so the id decides; a user with 7 and one past the in-memory bound.
+    for (const count of [7, 130]) {
+      const userId = await seedUser(s.users);
+      const made = Array.from({ length: count }, (_, i) => session(userId, { lastActiveAtMs: T0 + (i % 3) * 1000 }));
+      for (const r of made) await s.sessions.create(r);
+      const expected = made
+        .slice()
+        .sort((a, b) => b.lastActiveAtMs - a.lastActiveAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map((r) => r.id);
+      const limit = 20;
+      const seen: string[] = [];
+      for (let offset = 0; offset < count + limit; offset += limit) {
+        const page = await s.sessions.listActive(userId, window, { offset, limit });
+        assert.equal(page.total, count, `${count} sessions: total at offset ${offset}`);
+        seen.push(...page.sessions.map((x) => x.id));
+      }
+      assert.deepEqual(seen, expected, `${count} sessions: every page in order, none twice`);
+      assert.equal(await s.sessions.countActive(userId, window), count);
+    }
+  });
+
   test('rotateRefresh is a compare-and-set: of concurrent callers exactly one wins', async (t) => {
     const s = await open(t);
     if (!s) return;

@@ -5,6 +5,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { redactPaths } from '../../src/app.ts';
 import type { AppConfig } from '../../src/config.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { backendNames, type BackendName } from '../helpers/backends.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { isProblem, login, registerUser, type HttpResult } from '../helpers/http.ts';
 
@@ -21,10 +22,16 @@ interface Logged {
 }
 
 async function start(t: TestContext, config: Partial<AppConfig> = {}): Promise<Logged> {
+  const started = await startOn(t, 'sqlite', config);
+  assert.ok(started);
+  return started;
+}
+
+/** The app on `backend`; undefined when that backend is unavailable here (the test is then skipped, or fails in CI). */
+async function startOn(t: TestContext, backend: BackendName, config: Partial<AppConfig> = {}): Promise<Logged | undefined> {
   const logs = captureLogs();
-  const app = await startApp(t, 'sqlite', { config, deps: { logger: { level: 'info', stream: logs.stream, redact: redactPaths } } });
-  assert.ok(app);
-  return { app, lines: () => logs.lines().filter((line) => line.msg === 'request completed') };
+  const app = await startApp(t, backend, { config, deps: { logger: { level: 'info', stream: logs.stream, redact: redactPaths } } });
+  return app && { app, lines: () => logs.lines().filter((line) => line.msg === 'request completed') };
 }
 
 const served = (env: TestApp) => env.app.sessiond.fastPath?.served ?? 0;
@@ -52,8 +59,10 @@ async function bothPaths(env: TestApp, path: string, token: string, expectFastSe
 }
 
 describe('session checks: the fast path', () => {
-  test('answers validate, /auth/me, the list and the count exactly as the full path does: body, headers, log line, metrics', async (t) => {
-    const { app: env, lines } = await start(t);
+  for (const backend of backendNames) test(`answers validate, /auth/me, the list and the count exactly as the full path does: body, headers, log line, metrics (${backend})`, async (t) => {
+    const started = await startOn(t, backend);
+    if (!started) return;
+    const { app: env, lines } = started;
     const a = await registerUser(env.http, { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0' });
     const other = await registerUser(env.http);
 
@@ -238,4 +247,61 @@ describe('session checks: the fast path', () => {
     assert.equal(env.app.sessiond.fastPath, undefined);
     for (let i = 0; i < 2; i++) assert.equal((await env.http.get(`/sessions/validate/${a.sessionId}`, { token: a.accessToken })).status, 200);
   });
+
+  test('bypasses no hook: every hook on the routes it answers is one it stands in for (add a hook there and this fails)', async (t) => {
+    // The fast path answers before Fastify's hooks run, so a hook added later (a rate limit, an
+    // allowlist, an audit line) would silently not apply to its answers. Each hook Fastify runs on
+    // these routes is listed here with what the fast path does in its stead; a new one fails this
+    // test until the fast path does what it does (or hands such requests to Fastify) and it is listed.
+    const { app: env } = await start(t);
+    const standsIn: Record<string, string[]> = {
+      // requestBasics: the request id and the security headers are in its answer template; the URL
+      // bound holds, as it answers only its own few short paths.
+      // authenticate: the same cachedPrincipal() (http/authenticate.ts) decides, or Fastify does.
+      onRequest: ['requestBasics()', 'authenticate()'],
+      // fastPathReadError: its own hook, for requests it hands over.
+      preHandler: ['fastPathReadError()'],
+      // @fastify/cookie writes cookies a handler set; the fast path's answers set none.
+      onSend: ['fastifyCookieOnSendHandler()'],
+      // The access log line and the request metrics: it writes and records both (tested above).
+      onResponse: ['accessLogLine()', 'requestMetrics()'],
+    };
+    const routes = routeHooks(env.app.printRoutes({ includeHooks: true }));
+    for (const route of ['/sessions', '/sessions/count', '/sessions/validate/:sessionId', '/auth/me']) {
+      const hooks = routes.get(`GET ${route}`);
+      assert.ok(hooks, `GET ${route} is a Fastify route`);
+      assert.deepEqual(hooks, standsIn, `GET ${route}: the hooks the fast path stands in for`);
+    }
+  });
 });
+
+/**
+ * The hooks of each route from Fastify's printRoutes({ includeHooks: true }) tree, by
+ * `METHOD /path`: each line names a path segment (its column is its depth) and the route's
+ * methods, followed by lines `• (hookName) ["fn()", ...]`.
+ */
+function routeHooks(tree: string): Map<string, Record<string, string[]>> {
+  const routes = new Map<string, Record<string, string[]>>();
+  const stack: Array<{ column: number; segment: string }> = [];
+  let current: Array<Record<string, string[]>> = [];
+  for (const line of tree.split('\n')) {
+    const hook = /• \((\w+)\) (\[.*\])$/.exec(line);
+    if (hook) {
+      for (const hooks of current) hooks[hook[1]!] = JSON.parse(hook[2]!);
+      continue;
+    }
+    const node = /^([\s│├└─]*)(\S.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!node || node[2] === undefined) continue;
+    const column = node[1]!.length;
+    while (stack.length > 0 && stack[stack.length - 1]!.column >= column) stack.pop();
+    stack.push({ column, segment: node[2] });
+    const path = stack.map((s) => s.segment).join('');
+    current = (node[3] ?? '').split(', ').filter(Boolean).map((method) => {
+      const hooks: Record<string, string[]> = {};
+      routes.set(`${method} ${path}`, hooks);
+      return hooks;
+    });
+  }
+  return routes;
+}
+
