@@ -115,7 +115,7 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationRoutesOptions
       cursor = typeof rawCursor === 'string' ? parseCursor(rawCursor) : undefined;
       if (!cursor) throw new AppError('validation_failed', 'Last-Event-ID must be an id received from this stream.');
     }
-    if (registry.isClosing) throw new AppError('service_unavailable', 'The server is shutting down.', { headers: { 'retry-after': '1' } });
+    if (registry.isClosing) throw new AppError('service_unavailable', 'The server is shutting down.', { retryAfterSeconds: 1 });
     // Older than the token lifetime: nothing after it can matter any more than the snapshot says.
     const reset = cursor !== undefined && cursor.issuedAtMs < retentionStartMs();
     if (reset) cursor = undefined;
