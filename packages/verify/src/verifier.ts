@@ -2,6 +2,7 @@ import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type 
 import { VerifyError } from './errors.ts';
 import { RevocationStream, StreamRefusedError, type LiveInfo } from './revocation-stream.ts';
 import { RevokedSessions } from './revoked-sessions.ts';
+import { UUID } from './uuid.ts';
 
 export interface VerifierOptions {
   /** Where sessiond answers, e.g. `https://auth.example.com` (its JWKS, stream and validate endpoint). */
@@ -72,7 +73,6 @@ const ALGORITHMS = ['EdDSA']; // pinned: the token header never chooses (RFC 872
 const TOKEN_TYPE = 'at+jwt'; // RFC 9068: no other JWT of ours passes as an access token
 const MAX_TOKEN_LENGTH = 4096;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Slack for clocks that disagree when memory decides an ended session no longer matters. */
 const CLOCK_SLACK_MS = 60_000;
 /** A key id we do not know triggers at most one JWKS fetch per this interval (a rotation, or a forgery). */

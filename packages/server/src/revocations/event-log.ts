@@ -1,8 +1,5 @@
 import type { SessionEvent, SessionEventType } from '../events/session-event.ts';
 
-/** The events that end a session: what the revocation stream reports. */
-export const sessionEndTypes: readonly SessionEventType[] = ['session.revoked', 'session.expired'];
-
 /** An opaque, durable place in the session-events feed (see FeedLog). */
 export type LogPosition = string;
 

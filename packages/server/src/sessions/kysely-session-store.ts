@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { postgresTimeouts } from '../database/database.ts';
 import type { Database, SessionTable } from '../database/tables.ts';
 import { appendEvents } from '../events/kysely-event-store.ts';
@@ -36,6 +36,14 @@ function revocationEvents(ids: Array<{ id: string; userId: string }>, reason: Re
 }
 
 /**
+ * The one SQL definition of an active session: not revoked, inside its absolute lifetime and inside
+ * its idle timeout (session.ts states the same rule in code). Every "active" read and every
+ * revocation uses it; "ended" is its negation.
+ */
+const isActive = (window: { nowMs: number; idleCutoffMs: number }) => (eb: ExpressionBuilder<Database, 'sessions'>) =>
+  eb.and([eb('revoked_at', 'is', null), eb('expires_at', '>', window.nowMs), eb('last_active_at', '>', window.idleCutoffMs)]);
+
+/**
  * SQL for the session store. Every state change writes its events (the audit log and webhook
  * outbox) in the same transaction, so an event exists exactly when its change committed.
  */
@@ -60,14 +68,8 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     if (!isPostgres) return;
     await sql`select set_config('lock_timeout', ${`${postgresTimeouts.lockMs}ms`}, true), set_config('statement_timeout', ${`${postgresTimeouts.statementMs}ms`}, true)`.execute(trx);
   };
-  // Every "active" query carries the same three conditions; built once here.
   const active = (userId: string, window: { nowMs: number; idleCutoffMs: number }) =>
-    db
-      .selectFrom('sessions')
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', window.nowMs)
-      .where('last_active_at', '>', window.idleCutoffMs);
+    db.selectFrom('sessions').where('user_id', '=', userId).where(isActive(window));
 
   const insert = (executor: Kysely<Database>, s: SessionRecord) =>
     executor
@@ -106,9 +108,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           .selectFrom('sessions')
           .select('id')
           .where('user_id', '=', s.userId)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', limit.window.nowMs)
-          .where('last_active_at', '>', limit.window.idleCutoffMs)
+          .where(isActive(limit.window))
           .orderBy('last_active_at', 'asc')
           .orderBy('id', 'asc')
           .execute();
@@ -150,13 +150,8 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
 
     async listAll(userId, filter, window, page) {
       let q = db.selectFrom('sessions').where('user_id', '=', userId);
-      if (filter === 'active') {
-        q = q.where('revoked_at', 'is', null).where('expires_at', '>', window.nowMs).where('last_active_at', '>', window.idleCutoffMs);
-      } else if (filter === 'ended') {
-        q = q.where((eb) =>
-          eb.or([eb('revoked_at', 'is not', null), eb('expires_at', '<=', window.nowMs), eb('last_active_at', '<=', window.idleCutoffMs)]),
-        );
-      }
+      if (filter === 'active') q = q.where(isActive(window));
+      else if (filter === 'ended') q = q.where((eb) => eb.not(isActive(window)(eb)));
       const [rows, count] = await Promise.all([
         q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'asc').limit(page.limit).offset(page.offset).execute(),
         q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
@@ -167,9 +162,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     async countAllActive(window) {
       const row = await db
         .selectFrom('sessions')
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', window.nowMs)
-        .where('last_active_at', '>', window.idleCutoffMs)
+        .where(isActive(window))
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);
@@ -219,9 +212,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           .set({ revoked_at: window.nowMs, revoke_reason: reason })
           .where('id', '=', sessionId)
           .where('user_id', '=', userId)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', window.nowMs)
-          .where('last_active_at', '>', window.idleCutoffMs)
+          .where(isActive(window))
           .returning('id')
           .execute();
         if (rows.length !== 1) return false;
@@ -237,9 +228,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           .updateTable('sessions')
           .set({ revoked_at: window.nowMs, revoke_reason: reason })
           .where('user_id', '=', userId)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', window.nowMs)
-          .where('last_active_at', '>', window.idleCutoffMs);
+          .where(isActive(window));
         if (options.exceptSessionId) query = query.where('id', '!=', options.exceptSessionId);
         const ids = (await query.returning('id').execute()).map((r) => r.id);
         await appendEvents(trx, revocationEvents(ids.map((id) => ({ id, userId })), reason, window.nowMs));
