@@ -26,5 +26,5 @@ export interface EventLog {
    */
   after(position: LogPosition, options: { limit: number; types?: readonly SessionEventType[] }): Promise<{ events: LogEvent[]; position: LogPosition; more: boolean }>;
   /** Events of `types` stamped at or after `sinceMs` with id > afterId, oldest first, at most `limit` (the snapshot). */
-  stampedSince(sinceMs: number, afterId: number, limit: number, types: readonly SessionEventType[]): Promise<SessionEvent[]>;
+  stampedSince(sinceMs: number, options: { afterId: number; limit: number; types: readonly SessionEventType[] }): Promise<SessionEvent[]>;
 }

@@ -85,7 +85,7 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationRoutesOptions
   async function snapshot(): Promise<SessionEvent[]> {
     const out: SessionEvent[] = [];
     for (let afterId = 0; out.length < SNAPSHOT_MAX; ) {
-      const page = await log.stampedSince(retentionStartMs(), afterId, PAGE, sessionEndTypes);
+      const page = await log.stampedSince(retentionStartMs(), { afterId, limit: PAGE, types: sessionEndTypes });
       out.push(...page);
       if (page.length < PAGE) break;
       afterId = page.at(-1)!.id;
