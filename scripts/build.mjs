@@ -136,7 +136,7 @@ async function importTool(name) {
     return await import(pathToFileURL(createRequire(at('package.json')).resolve(name)).href);
   } catch (error) {
     if (error?.code !== 'MODULE_NOT_FOUND' && error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    throw new Error(`${name} is not installed (a production install?): run \`npm ci\` with development dependencies, then \`npm run build\``);
+    throw new Error(`${name} is not installed (a production install?): run \`npm ci\` with development dependencies, then \`npm run build\``, { cause: error });
   }
 }
 

@@ -384,13 +384,6 @@ const header = [
 
 const file = (lines: string[]) => [...header, ...lines].join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 
-function importLines(names: Iterable<string>, from: (name: string) => string, exclude?: string): string[] {
-  return [...new Set(names)]
-    .filter((n) => n !== exclude)
-    .sort()
-    .map((n) => `import type { ${n} } from '${from(n)}';`);
-}
-
 // JSON <-> model conversions, as typescript-fetch writes them: dates become Date objects, nested
 // models convert through their own helpers, everything else passes through unchanged.
 

@@ -34,7 +34,7 @@ async function call(method: string, url: string, body?: unknown, token?: string)
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as Record<string, string> | undefined };
 }
 
 const users = await Promise.all(
@@ -66,7 +66,7 @@ async function worker(id: number) {
       // a new device, then revoke it: sessions churn, caches must not grow without bound
       const r = await call('POST', '/auth/login', { email: user.email, password: 'soak password 123' });
       status = r.status;
-      if (r.status === 200) await call('DELETE', `/sessions/${r.body.sessionId}`, undefined, user.session.accessToken);
+      if (r.status === 200) await call('DELETE', `/sessions/${r.body!.sessionId}`, undefined, user.session.accessToken);
     }
     latencies.push(performance.now() - started);
     requests++;

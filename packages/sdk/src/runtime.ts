@@ -275,6 +275,7 @@ export class BaseAPI {
     const headers: HTTPHeaders = {};
     if (operation.body !== undefined) headers['Content-Type'] = 'application/json';
     for (const [name, header] of Object.entries(operation.headerParams ?? {})) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- header parameters are scalars (the schema says so)
       if (parameters[name] != null) headers[header] = String(parameters[name]);
     }
     if (operation.bearer !== undefined && this.configuration.accessToken) {

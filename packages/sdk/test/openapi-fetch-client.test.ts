@@ -1,3 +1,4 @@
+// test-tier: full (generates and compiles a client)
 // An integrator's client generated from the committed openapi.json with openapi-typescript, used
 // through openapi-fetch: the generated types must check the flow below under `tsc --strict`, and
 // the flow must run against a live service with no workaround (no base URL patched in, no casts):

@@ -1,3 +1,4 @@
+// test-tier: full (npm pack and install, minutes)
 // The package as consumers get it, built and installed in a temporary folder (never the checkout):
 // a copy of packages/sdk is packed with `npm pack` (its prepack builds dist/esm and dist/cjs), the
 // tarball is installed offline into a scratch project, and there

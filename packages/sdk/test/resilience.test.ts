@@ -1,3 +1,4 @@
+// test-tier: full (slow: 9 s, measured on the loaded shared machine)
 // What the SDK does beyond typescript-fetch, over real HTTP: FetchError names the method, the URL
 // and the cause; timeouts and AbortSignals per call and per Configuration; bounded retries of
 // idempotent requests on 503 honouring Retry-After (a real proxy in front of the service injects

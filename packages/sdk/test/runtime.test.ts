@@ -1,3 +1,4 @@
+// test-tier: full (slow: 10 s, measured on the loaded shared machine)
 // The typescript-fetch runtime behaviour the SDK promises (configuration, middleware, overrides,
 // raw responses, request-side errors), over real HTTP.
 import assert from 'node:assert/strict';

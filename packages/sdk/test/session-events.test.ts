@@ -36,7 +36,7 @@ test('sessionEvents(): ready, session.created, session.ended of another device, 
   // The ended session's token opens no stream: 401 problem details as a ResponseError.
   await assert.rejects(
     async () => {
-      for await (const _ of api.sessionEvents()) assert.fail('no event for an ended session');
+      for await (const _event of api.sessionEvents()) assert.fail('no event for an ended session');
     },
     (e: unknown) => e instanceof ResponseError && e.status === 401,
   );

@@ -117,6 +117,7 @@ const commands: Record<string, Command> = {
         if (values.status) return 0;
         for (const r of results ?? []) console.log(`${r.status === 'Success' ? 'applied' : r.status.toLowerCase()}  ${r.migrationName}`);
         if (error) {
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a migration may throw a non-Error: String() is all there is to say
           console.error(`migration failed: ${error instanceof Error ? error.message : String(error)}`);
           return 1;
         }
@@ -332,7 +333,7 @@ function parse(name: string, command: Command, args: string[]): Parsed {
   const expected = command.positionals ?? [];
   if (parsed.positionals.length < expected.length) throw new UsageError(`missing <${expected[parsed.positionals.length]}> (usage: sessiond ${command.usage})`);
   if (parsed.positionals.length > expected.length) throw new UsageError(`unexpected argument '${parsed.positionals[expected.length]}' (usage: sessiond ${command.usage})`);
-  return parsed as Parsed;
+  return parsed;
 }
 
 async function main(argv: string[]): Promise<number> {

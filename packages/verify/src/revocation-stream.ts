@@ -137,7 +137,7 @@ export class RevocationStream {
       if (this.lastEventId !== undefined) headers['last-event-id'] = this.lastEventId;
       const response = await this.options.fetch(this.options.url, { headers, signal: controller.signal, cache: 'no-store' });
       if (response.status === 401 || response.status === 403) {
-        const problem = await response.json().catch(() => undefined);
+        const problem: unknown = await response.json().catch(() => undefined);
         throw new StreamRefusedError(response.status, problem);
       }
       if (!response.ok || !response.body || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {

@@ -1,3 +1,4 @@
+// test-tier: full (resource-server processes)
 // A real resource-server process (test/fixtures/resource-server.ts: node:http + @sessiond/verify)
 // against a real sessiond on both backends: revoke -> refused, expiry -> refused, key rotation,
 // sessiond restarted mid-stream, the stream cut or frozen while sessiond stays up, sessiond down,

@@ -41,7 +41,11 @@ export function createAuthView(client: SessionClient, onSignedIn: (signedIn: Sig
     });
   }
 
-  const text = (data: FormData, name: string) => String(data.get(name) ?? '');
+  // Every field read is a text input: its value is a string (a File only comes from a file input).
+  const text = (data: FormData, name: string) => {
+    const value = data.get(name);
+    return typeof value === 'string' ? value : '';
+  };
 
   /**
    * Runs a form's request with the submit button busy; shows a failure as a sentence under the
@@ -51,7 +55,10 @@ export function createAuthView(client: SessionClient, onSignedIn: (signedIn: Sig
     const error = byId(`${form.id.replace('-form', '')}-error`);
     const button = form.querySelector<HTMLButtonElement>('button[type="submit"]')!;
     const idleLabel = button.textContent ?? '';
-    form.addEventListener('submit', async (event) => {
+    // A listener's returned promise is dropped by the DOM: every failure is caught below and shown
+    // under the form, so nothing is left to reject.
+    form.addEventListener('submit', (event) => void onSubmit(event));
+    async function onSubmit(event: SubmitEvent) {
       event.preventDefault();
       if (button.disabled) return;
       error.textContent = '';
@@ -66,7 +73,7 @@ export function createAuthView(client: SessionClient, onSignedIn: (signedIn: Sig
         button.disabled = false;
         button.textContent = idleLabel;
       }
-    });
+    }
   }
 
   /** Sign-in and sign-up: on success the form is cleared and the devices are shown. */

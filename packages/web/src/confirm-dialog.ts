@@ -50,7 +50,9 @@ export function confirmAndRun(options: ConfirmOptions): Promise<boolean> {
       if (dialog.open) dialog.close();
       resolve(succeeded);
     };
-    const onSubmit = async (event: SubmitEvent) => {
+    // The DOM drops a listener's promise: the action's failure is caught here and shown in the dialog.
+    const onSubmit = (event: SubmitEvent) => void submit(event);
+    const submit = async (event: SubmitEvent) => {
       event.preventDefault(); // stay open while the action runs
       if (busy) return;
       busy = true;

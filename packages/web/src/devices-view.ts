@@ -165,7 +165,10 @@ export function createDevicesView(client: SessionClient): DevicesView {
     (target ?? heading).focus();
   }
 
-  byId('revoke-others').addEventListener('click', async () => {
+  // The DOM drops a listener's promise: confirmAndRun shows the action's failure in its dialog and
+  // resolves false, and the reload's failure goes to report().
+  byId('revoke-others').addEventListener('click', () => void revokeOthers());
+  async function revokeOthers() {
     let revoked = 0;
     const done = await confirmAndRun({
       title: 'Sign out of all other devices?',
@@ -181,7 +184,7 @@ export function createDevicesView(client: SessionClient): DevicesView {
     say(revoked === 0 ? 'No other device was signed in.' : `Signed out of ${plural(revoked, 'other device')}.`);
     await load(1).catch(report);
     heading.focus();
-  });
+  }
 
   byId('revoke-all').addEventListener('click', () => {
     void confirmAndRun({

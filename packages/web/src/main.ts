@@ -74,8 +74,9 @@ client.onEnd((reason, serverReason) => {
   showSignIn(reason === 'ended' && serverReason ? `${endNotices.ended} ${describeEndReason(serverReason)}` : endNotices[reason]);
 });
 
-byId('sign-out').addEventListener('click', async (event) => {
-  const button = event.currentTarget as HTMLButtonElement;
+// The DOM drops a listener's promise: signOut's failure is caught below and reported on the page.
+byId('sign-out').addEventListener('click', (event) => void signOut(event.currentTarget as HTMLButtonElement));
+async function signOut(button: HTMLButtonElement) {
   button.disabled = true;
   try {
     await client.signOut();
@@ -85,7 +86,7 @@ byId('sign-out').addEventListener('click', async (event) => {
   } finally {
     button.disabled = false;
   }
-});
+}
 
 // Coming back to the tab: re-read the list. That call also finds out whether this device's
 // session was ended elsewhere meanwhile (or expired), and refreshes a token that went stale while

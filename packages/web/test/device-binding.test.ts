@@ -1,3 +1,4 @@
+// test-tier: full (Chromium)
 // Issue 17 in a real headless Chromium: the devices page binds its session to a non-extractable
 // WebCrypto key kept in IndexedDB. The bound session survives a reload; its refresh cookie, copied
 // out of the browser and replayed from Node without the key, is refused and recorded.
@@ -14,6 +15,7 @@ before(async () => {
   await ensureBuilt(['web'], { ifStale: true, quiet: true });
 });
 
+// Longer than the 60 s default: Chromium, a device key generated in the page, and two browser contexts.
 test('the page binds its session to a device key; the copied refresh cookie is useless without it', { timeout: 120_000 }, async (t) => {
   // Proofs carry the browser's real time, so the service's clock starts at it.
   const env = await startApp(t, 'sqlite', { clock: new TestClock(Date.now()) });
@@ -41,12 +43,12 @@ test('the page binds its session to a device key; the copied refresh cookie is u
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const open = indexedDB.open('sessiond');
       open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
+      open.onerror = () => reject(open.error ?? new Error('IndexedDB open failed'));
     });
     const pair = await new Promise<CryptoKeyPair>((resolve, reject) => {
       const get = db.transaction('device-keys').objectStore('device-keys').get('dpop');
       get.onsuccess = () => resolve(get.result as CryptoKeyPair);
-      get.onerror = () => reject(get.error);
+      get.onerror = () => reject(get.error ?? new Error('IndexedDB get failed'));
     });
     db.close();
     return { extractable: pair.privateKey.extractable, algorithm: pair.privateKey.algorithm.name };

@@ -1,3 +1,4 @@
+// test-tier: full (Chromium)
 // The devices page in a real headless Chromium, served by the real service on a fresh SQLite
 // database: two isolated browser contexts are two devices of one person.
 import assert from 'node:assert/strict';

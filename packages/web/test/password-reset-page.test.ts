@@ -1,3 +1,4 @@
+// test-tier: full (Chromium)
 // Password reset and sign-in methods on the devices page, in a real headless Chromium, against the
 // real service with a real SMTP server (in this process) receiving the reset mail.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// test-tier: full (builds the page with Vite)
 // How the service serves the page (packages/server/src/http/web-page.ts): same origin as the API,
 // under the service's CSP, cached correctly, without shadowing the API's 404s.
 import assert from 'node:assert/strict';

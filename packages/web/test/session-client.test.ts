@@ -1,3 +1,4 @@
+// test-tier: full (slow: 12 s, measured on the loaded shared machine)
 // The page's SessionClient against the real service (SQLite), in Node. A small cookie jar stands in
 // for the browser's handling of the refresh cookie; the browser tests check the real one.
 import assert from 'node:assert/strict';

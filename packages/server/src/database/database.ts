@@ -64,6 +64,7 @@ export const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
  * next query opens a fresh connection (itself bounded by connectMs).
  */
 class FailFastClient extends pg.Client {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg's query() has a dozen overloads; `any` is what satisfies them all
   override query(...args: unknown[]): any {
     const result = (super.query as (...a: unknown[]) => unknown)(...args);
     if (result instanceof Promise) {
@@ -94,7 +95,7 @@ export interface DatabaseOptions {
 // counts, far below 2^53, so a Number is exact. Scoped to our pool, not set globally on `pg`.
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === 20 ? (value: string) => Number(value) : (pg.types.getTypeParser(oid, format) as (value: string) => unknown)) as typeof pg.types.getTypeParser,
 };
 
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
@@ -203,7 +204,7 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
         if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
         statements.set(text, statement);
       }
-      return statement as unknown as ReturnType<SqliteDatabase['prepare']>;
+      return statement;
     },
   };
 }
@@ -222,6 +223,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const { error, results } = await createMigrator(db).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a migration may throw a non-Error: String() is all there is to say
     throw new Error(`Migration ${failed ?? '(unknown)'} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -248,7 +248,7 @@ export class WebhookDeliverer {
     this.timer = undefined;
     this.heartbeat = undefined;
     await this.draining;
-    await Promise.all(this.endpoints.map((endpoint) => endpoint.round));
+    await Promise.all(this.endpoints.map((endpoint) => endpoint.round).filter((round) => round !== undefined));
     for (const endpoint of this.endpoints) {
       try {
         await this.deps.cursors.release(endpoint.url, this.owner);

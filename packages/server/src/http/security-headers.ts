@@ -42,7 +42,7 @@ export function pageSecurityHeaders(options: HelmetOptions): Record<string, stri
   };
   let done = false;
   helmet(options)({} as never, recorder as never, (error?: unknown) => {
-    if (error) throw error;
+    if (error) throw error as Error; // helmet's next(error) passes an Error
     done = true;
   });
   if (!done) throw new Error('helmet did not finish synchronously');

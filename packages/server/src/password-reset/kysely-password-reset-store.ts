@@ -12,7 +12,7 @@ export function createKyselyPasswordResetStore(db: Kysely<Database>): PasswordRe
       await db.insertInto('password_reset_requests').values({ email, requested_at: nowMs, attempts: 0, next_attempt_at: nowMs, lease_until: 0 }).execute();
     },
 
-    async claimDue(owner, { nowMs, leaseMs, limit }) {
+    async claimDue(owner, nowMs, leaseMs, limit) {
       // One conditional UPDATE: the outer conditions are re-checked on the row actually locked
       // (PostgreSQL re-evaluates them after waiting for a concurrent claimer; SQLite serialises
       // writers), so two instances never lease the same request.

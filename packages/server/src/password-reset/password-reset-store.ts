@@ -26,7 +26,7 @@ export interface PasswordResetStore {
    * Leases up to `limit` undone requests that are due (next attempt reached, no live lease of
    * another owner) to `owner` until nowMs + leaseMs, oldest first, and returns them.
    */
-  claimDue(owner: string, options: { nowMs: number; leaseMs: number; limit: number }): Promise<ResetRequest[]>;
+  claimDue(owner: string, nowMs: number, leaseMs: number, limit: number): Promise<ResetRequest[]>;
   /** Marks a request done (delivered, or nothing to deliver); only while `owner` holds it. */
   complete(id: number, owner: string, nowMs: number, note?: string): Promise<void>;
   /** Records a failed attempt: retried from nextAttemptAtMs; the lease is released. */

@@ -118,7 +118,7 @@ export class PasswordResetDeliverer {
     const { store, clock, log } = this.deps;
     try {
       const nowMs = clock.now();
-      const due = await store.claimDue(this.owner, { nowMs, leaseMs: this.options.leaseMs, limit: this.options.batchSize });
+      const due = await store.claimDue(this.owner, nowMs, this.options.leaseMs, this.options.batchSize);
       for (const request of due) {
         if (this.stopping) break; // the lease lapses; another round (or instance) takes it
         await this.handle(request, result);

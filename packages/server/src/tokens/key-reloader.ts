@@ -5,7 +5,7 @@ export const KEY_RELOAD_INTERVAL_MS = 30_000;
 
 export interface KeyReloader {
   /** Re-reads the key file now when it changed (mtime); returns whether it did. */
-  reload(): boolean;
+  reload: () => boolean;
   /** Polls every KEY_RELOAD_INTERVAL_MS (unref'd timer), so `sessiond keys rotate` needs no restart. */
   start(): void;
   stop(): void;

@@ -10,7 +10,7 @@ export interface Tokens {
   keys: KeyMaterial;
   accessTokens: AccessTokens;
   /** Re-reads the key file now (normally polled every 30 s); false with keys given by the caller. */
-  reloadKeys(): boolean;
+  reloadKeys: () => boolean;
 }
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import type { User, UserWithPassword } from './user.ts';
 
-/** Persistence of users. Implemented once per backend; test/contracts/session-store.contract.ts holds its contract. */
+/** Persistence of users. Implemented once per backend; test/contracts/session-store.contract.ts holds its contract (the `users` cases). */
 export interface UserStore {
   /**
    * Inserts a user (passwordHash null: without a password); returns false, changing nothing, when

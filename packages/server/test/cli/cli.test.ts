@@ -1,3 +1,4 @@
+// test-tier: full (builds the server, runs the CLI as processes)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -66,6 +67,7 @@ const helpRequests = [
 describe('the sessiond command', () => {
   // The bin runs dist/ when it is the build of the current sources: build once, so every run below
   // exercises the compiled CLI, as an installed one would.
+  // Longer than the 60 s default: a cold compile of the server takes minutes on a loaded machine.
   before(() => ensureBuilt(['server'], { ifStale: true, quiet: true }), { timeout: 240_000 });
 
   test('npx sessiond --help works from the repository root (the workspace bin is linked)', { timeout: 60_000 }, async () => {
@@ -77,6 +79,7 @@ describe('the sessiond command', () => {
     }
   });
 
+  // Longer than the 60 s default: one CLI process per command and flag, each a Node start.
   test('--help / -h on every command and subcommand prints its help, exits 0 and changes nothing', { timeout: 240_000 }, async (t) => {
     const dataDir = tempDataDir(t);
     const env = { DATA_DIR: dataDir };
@@ -106,6 +109,7 @@ describe('the sessiond command', () => {
     assert.equal(fs.existsSync(empty), false, 'DATA_DIR was not even created');
   });
 
+  // Longer than the 60 s default: one CLI process per case, each a Node start.
   test('unknown commands, unknown flags and wrong arguments exit 2 with one line, and do nothing', { timeout: 240_000 }, async (t) => {
     const dataDir = tempDataDir(t);
     const env = { DATA_DIR: dataDir };
@@ -144,6 +148,7 @@ describe('the sessiond command', () => {
     assert.deepEqual(snapshot(dataDir), before);
   });
 
+  // Longer than the 60 s default: a dozen CLI processes, and `npm run cli` through npm.
   test('the commands still act: rotate, admin keys, a bad configuration exits 2, npm run cli -- is the same command', { timeout: 240_000 }, async (t) => {
     const dataDir = tempDataDir(t);
     const env = { DATA_DIR: dataDir };

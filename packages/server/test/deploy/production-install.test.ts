@@ -1,3 +1,4 @@
+// test-tier: full (a production install from a fresh copy, minutes)
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -44,6 +45,7 @@ function treeState(dir: string): string[] {
 // scripts/production-install.sh builds and installs production dependencies only into a separate
 // tree; that tree is made read-only and started as an unprivileged user with DATA_DIR elsewhere,
 // as the image runs it (`docker run --read-only`, USER node).
+// Longer than the 60 s default: copying, `npm ci --omit=dev` and a build take 2-4 minutes.
 test('production install: built from a fresh copy, production dependencies only, read-only tree, serves, SIGTERM exits 0', { timeout: 600_000 }, async (t) => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-prod-'));
   t.after(() => {

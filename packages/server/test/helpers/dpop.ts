@@ -51,7 +51,7 @@ export class DeviceKey {
       ...options.claims,
     };
     const header = { alg: this.alg, typ: 'dpop+jwt', jwk: this.publicJwk, ...options.header };
-    return new SignJWT(claims).setProtectedHeader(header as never).sign(this.privateKey);
+    return new SignJWT(claims).setProtectedHeader(header).sign(this.privateKey);
   }
 
   /** A proof with a header and claims as given, signed with HS256 under `secret` (never accepted). */

@@ -164,14 +164,15 @@ export async function eachRow<R extends Row>(t: TestContext, watched: Pick<Watch
   for (const row of rows) {
     await t.test(row.name, { todo: row.todo, timeout: 10_000 }, async () => {
       const logged = watched?.errorLog.length ?? 0;
-      let failure: unknown;
+      // Boxed, so that whatever was thrown (even a falsy value) is rethrown.
+      let failure: { error: unknown } | undefined;
       try {
         await run(row);
       } catch (error) {
-        failure = error;
+        failure = { error };
       }
       const errors = watched ? watched.errorLog.splice(logged) : [];
-      if (failure) throw failure; // the row's own assertion says more than the log line
+      if (failure) throw failure.error; // the row's own assertion says more than the log line
       assert.deepEqual(errors.map((line) => (JSON.parse(line) as { err?: { message?: string } }).err?.message ?? line), [], 'the server logged no error');
     });
   }

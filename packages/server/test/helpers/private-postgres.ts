@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from './processes.ts';
+import { requireFullTier } from './tier.ts';
 
 /**
  * A PostgreSQL server of the test's own (the machine's PostgreSQL binaries, a throw-away data
@@ -28,6 +29,7 @@ function binDir(): string {
 }
 
 export async function startPrivatePostgres(t: TestContext): Promise<PrivatePostgres> {
+  requireFullTier('PostgreSQL');
   const bin = binDir();
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-pg-'));

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { HttpClient } from './http.ts';
+import { requireFullTier } from './tier.ts';
 
 const root = path.resolve(import.meta.dirname, '../../../..');
 
@@ -40,8 +41,8 @@ export async function startServiceProcess(t: TestContext, env: Record<string, st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
@@ -56,11 +57,11 @@ export async function startServiceProcess(t: TestContext, env: Record<string, st
     const check = () => {
       if (out.includes('listening on')) {
         clearTimeout(timer);
-        child.stdout!.off('data', check);
+        child.stdout.off('data', check);
         resolve();
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`service exited with ${code}:\n${out}`));
@@ -87,8 +88,8 @@ export async function startCommandProcess(
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     const pids = [child.pid!, ...processTree(child.pid!)];
@@ -175,6 +176,7 @@ export interface PrivateRedis {
  * can stop, restart or flush it without disturbing anything else using the machine's Redis.
  */
 export async function startPrivateRedis(t: TestContext, options: { port?: number; started?: boolean } = {}): Promise<PrivateRedis> {
+  requireFullTier('Redis');
   const port = options.port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-redis-'));
   let child: ChildProcess | undefined;
@@ -188,7 +190,7 @@ export async function startPrivateRedis(t: TestContext, options: { port?: number
         clearTimeout(timer);
         reject(new Error(`redis-server could not be started (is Redis installed?): ${e.message}`));
       });
-      c.stdout!.on('data', (d) => {
+      c.stdout.on('data', (d) => {
         out += d;
         if (out.includes('Ready to accept connections')) {
           clearTimeout(timer);

@@ -2,14 +2,14 @@
 // as `sessiond service-keys create` makes them: the stream and the verifier are tested against the
 // keys a deployment really has, revocation included.
 import type { FastifyInstance } from 'fastify';
-import { isServiceKeyScope, type ServiceKeyScope } from '../../src/service-keys/service-key.ts';
+import { isServiceKeyScope } from '../../src/service-keys/service-key.ts';
 
 /** Keys of the app `app()` returns (read at each call, so an app restarted on the same database works). */
 export function serviceKeysOf(app: () => FastifyInstance) {
   return {
     /** A new key with these scopes (default: revocations:read); returns its secret. */
     async create(scopes: string[] = ['revocations:read']): Promise<string> {
-      const { secret } = await app().sessiond.serviceKeys.create('test', scopes.filter(isServiceKeyScope) as ServiceKeyScope[], Date.now());
+      const { secret } = await app().sessiond.serviceKeys.create('test', scopes.filter(isServiceKeyScope), Date.now());
       return secret;
     },
     /** Revokes the key a secret belongs to. */

@@ -87,5 +87,5 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
       }
     },
     close: () => controller.abort(),
-  } as SseReader;
+  };
 }

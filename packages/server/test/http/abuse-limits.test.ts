@@ -1,3 +1,4 @@
+// test-tier: full (PostgreSQL, a private cluster)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -50,6 +51,7 @@ async function wrongGuesses(http: HttpClient, email: string, count: number, opti
 }
 
 for (const backend of backendNames) {
+  // Longer than the 60 s default, for the suite and each of its tests: some stop a private PostgreSQL.
   describe(`abuse limits on ${backend}`, { timeout: 120_000 }, () => {
     test('item 1: 30 concurrent wrong guesses from 30 addresses: exactly the allowed number reach the password check', async (t) => {
       const env = await startApp(t, backend, { config: limited({ failuresBeforeDelay: 5 }) });
@@ -137,6 +139,7 @@ for (const backend of backendNames) {
       assert.match(setCookie(reused, 'sessiond_refresh') ?? '', CLEARED);
     });
 
+    // Starts and stops a private PostgreSQL cluster (initdb alone takes seconds).
     test('item 3: a cookie refresh answered 503 (database unreachable) keeps the cookie', { timeout: 90_000 }, async (t) => {
       // A fault on a database of the test's own: a SQLite file write-locked by another connection,
       // or a private PostgreSQL cluster stopped.

@@ -1,3 +1,4 @@
+// test-tier: full (Redis, PostgreSQL, service processes)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((a
 const from = (address: string, more: Record<string, string> = {}) => ({ headers: { 'x-forwarded-for': address, ...more } });
 const cookiePair = (res: { headers: Headers }, name: string) => res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))?.split(';')[0];
 
+// Longer than the 60 s default: two service processes and a private Redis.
 test('abuse limits hold across two instances sharing Redis', { timeout: 240_000 }, async (t) => {
   const { url, drop } = await createPostgresDatabase();
   t.after(drop);

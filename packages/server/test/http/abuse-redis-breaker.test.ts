@@ -1,3 +1,4 @@
+// test-tier: full (Redis)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -49,6 +50,7 @@ async function measure(http: HttpClient, user: SignedIn): Promise<{ signIn: numb
 
 const redisPid = (redis: PrivateRedis) => Number(execFileSync('pgrep', ['-f', `redis-server 127.0.0.1:${redis.port}`]).toString().trim().split('\n')[0]);
 
+// Longer than the 60 s default: Redis is hung and killed in turn, each waited out by the breaker.
 test('rate-limit counters with Redis hung or dead (one private Redis for the file)', { timeout: 240_000 }, async (outer) => {
   const redis = await startPrivateRedis(outer);
   for (const backend of backendNames) {

@@ -1,3 +1,4 @@
+// test-tier: full (slow: 19 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defaultConfig } from '../../src/config.ts';
@@ -124,7 +125,7 @@ describe('HTTP hardening', () => {
     const headers = { 'x-forwarded-for': '198.51.100.7' };
     const a = await direct.http.post('/auth/register', { email: 'p@example.com', password: 'long enough password' }, { headers });
     const b = await proxied.http.post('/auth/register', { email: 'p@example.com', password: 'long enough password' }, { headers });
-    const ipOf = async (env: typeof direct, token: string) => (await env!.http.get('/sessions', { token })).body.data[0].ipAddress;
+    const ipOf = async (env: typeof direct, token: string) => (await env.http.get('/sessions', { token })).body.data[0].ipAddress;
     assert.equal(await ipOf(direct, a.body.accessToken), '127.0.0.1', 'spoofed header ignored without a trusted proxy');
     assert.equal(await ipOf(proxied, b.body.accessToken), '198.51.100.7');
   });

@@ -1,3 +1,4 @@
+// test-tier: full (slow: 17 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
@@ -10,7 +11,6 @@ import {
   newVictim,
   fillPath,
   protectedOperations,
-  sessionSnapshot,
   startWatchedApp,
   type Row,
 } from '../helpers/hostile.ts';

@@ -1,3 +1,4 @@
+// test-tier: full (service processes (WORKERS=2))
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -40,6 +41,7 @@ const healthCount = (text: string) => {
   return m ? Number(m[1]) : 0;
 };
 
+// Longer than the 60 s default, for the suite and its tests: a primary forking two workers, started per test.
 describe('metrics with WORKERS=2', { timeout: 180_000 }, () => {
   test('one scrape shows both workers; counters monotonic over 20 scrapes; the request total equals the requests sent', async (t) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-metrics-workers-'));

@@ -1,3 +1,4 @@
+// test-tier: full (service processes)
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +23,7 @@ function run(env: Record<string, string>) {
   return { child, out, exited };
 }
 
+// Longer than the 60 s default, for the suite and its tests: each starts the service as a process.
 describe('operator conventions (real process)', { timeout: 120_000 }, () => {
   test('a bad configuration value: exit 2, one stderr line naming the variable and what it accepts, nothing on stdout', async (t) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-conv-'));

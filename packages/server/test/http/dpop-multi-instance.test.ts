@@ -1,3 +1,4 @@
+// test-tier: full (Redis, PostgreSQL, service processes)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { startPrivateRedis, startServiceProcess } from '../helpers/processes.ts'
  * session's refresh token replayed at the other instance without the key is refused and recorded
  * while the device goes on. Never skipped: PostgreSQL and redis-server are required.
  */
+// Longer than the 60 s default: two service processes and a private Redis.
 test('DPoP across two instances sharing Redis', { timeout: 180_000 }, async (t) => {
   const { url, drop } = await createPostgresDatabase();
   t.after(drop);

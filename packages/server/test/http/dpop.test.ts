@@ -1,3 +1,4 @@
+// test-tier: full (slow: 24 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';

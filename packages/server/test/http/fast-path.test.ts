@@ -1,3 +1,4 @@
+// test-tier: full (slow: 19 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import nodeHttp from 'node:http';
 import { describe, test, type TestContext } from 'node:test';

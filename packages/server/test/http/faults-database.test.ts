@@ -1,3 +1,4 @@
+// test-tier: full (PostgreSQL, a private cluster stopped and started)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -98,6 +99,7 @@ async function twoInstancesWithVictim(t: TestContext, cluster: PrivatePostgres) 
 
 const SECRET = 'whk-fault-secret-0123456789-abcdefghij';
 
+// Longer than the 60 s default: a private cluster stopped, frozen and restarted, with waits for each recovery.
 test('database faults on a private PostgreSQL cluster', { timeout: 240_000 }, async (t) => {
   const cluster = await startPrivatePostgres(t);
 

@@ -1,3 +1,4 @@
+// test-tier: full (Redis, PostgreSQL, private servers)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildApp } from '../../src/app.ts';
@@ -52,6 +53,7 @@ function load(workers: number, fn: () => Promise<number>) {
 
 const countBy = (xs: number[]) => xs.reduce<Record<number, number>>((acc, x) => ((acc[x] = (acc[x] ?? 0) + 1), acc), {});
 
+// Longer than the 60 s default, for the suite and its tests: private PostgreSQL and Redis servers, stopped and restarted.
 describe('faults', { timeout: 180_000 }, () => {
   test('PostgreSQL restarted under load: fast 503 problem details while down, recovery without a service restart, no revoked session accepted', async (t) => {
     const pg = await startPrivatePostgres(t);

@@ -1,3 +1,4 @@
+// test-tier: full (slow: 14 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeJwt } from 'jose';

@@ -1,3 +1,4 @@
+// test-tier: full (slow: 11 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';

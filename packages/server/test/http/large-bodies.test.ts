@@ -1,3 +1,4 @@
+// test-tier: full (slow: 38 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fs from 'node:fs';

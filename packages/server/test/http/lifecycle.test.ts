@@ -1,3 +1,4 @@
+// test-tier: full (slow: 20 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
@@ -62,7 +63,7 @@ for (const backend of backendNames) {
       const { http, clock } = env;
       const a = await registerUser(http);
       const results = await Promise.all(Array.from({ length: 20 }, () => http.post('/auth/refresh', { refreshToken: a.refreshToken })));
-      assert.ok(results.every((r) => r.status < 500), `statuses: ${results.map((r) => r.status)}`);
+      assert.ok(results.every((r) => r.status < 500), `statuses: ${results.map((r) => r.status).join(',')}`);
       const successors = new Set(results.filter((r) => r.status === 200).map((r) => r.body.refreshToken));
       assert.equal(successors.size, 1, 'every winner holds the same successor');
       assert.equal((await row(env, a.sessionId)).refresh_generation, 1, 'rotated exactly once');
@@ -214,7 +215,7 @@ for (const backend of backendNames) {
       const { http } = env;
       const a = await registerUser(http);
       const results = await Promise.all(Array.from({ length: 8 }, () => http.post('/auth/login', { email: a.email, password: a.password })));
-      assert.ok(results.every((r) => r.status === 200 || r.status === 409), `statuses: ${results.map((r) => r.status)}`);
+      assert.ok(results.every((r) => r.status === 200 || r.status === 409), `statuses: ${results.map((r) => r.status).join(',')}`);
       assert.equal(results.filter((r) => r.status === 200).length, 2);
       assert.equal((await http.get('/sessions/count', { token: a.accessToken })).body.count, 3);
     });

@@ -1,3 +1,4 @@
+// test-tier: full (Redis, PostgreSQL, service processes)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +29,7 @@ async function cluster(t: import('node:test').TestContext, extraEnv: Record<stri
 
 const refused = (svc: ServiceProcess, token: string) => async () => (await svc.http.get('/auth/me', { token })).status === 401;
 
+// Longer than the 60 s default, for the suite and its tests: several service processes and a private Redis.
 describe('many instances on PostgreSQL + Redis', { timeout: 240_000 }, () => {
   test('revoke on A is refused on B at once (push), revoke-all on B refused on A; Redis FLUSHALL changes nothing', async (t) => {
     // A long poll interval: only the push channels can explain a fast refusal.

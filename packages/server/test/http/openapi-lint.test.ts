@@ -1,3 +1,4 @@
+// test-tier: full (runs Redocly and Spectral)
 // The committed OpenAPI document lints clean under Redocly's `recommended` ruleset (redocly.yaml)
 // and Spectral's `spectral:oas` (.spectral.yaml): zero findings of any severity, warnings and
 // hints included. Both CLIs run from node_modules, offline.

@@ -1,3 +1,4 @@
+// test-tier: full (slow: 15 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -186,7 +187,7 @@ for (const backend of backendNames) {
       assert.equal(received.length, 1);
       const { headers, body } = received[0]!;
       // Signed like every webhook (Standard Webhooks: HMAC-SHA256 over id.timestamp.body).
-      const expected = crypto.createHmac('sha256', WEBHOOK_SECRET).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64');
+      const expected = crypto.createHmac('sha256', WEBHOOK_SECRET).update(`${String(headers['webhook-id'])}.${String(headers['webhook-timestamp'])}.${body}`).digest('base64');
       assert.ok(String(headers['webhook-signature']).split(' ').includes(`v1,${expected}`));
       const event = JSON.parse(body);
       assert.deepEqual([event.type, event.userId, event.sessionId, event.data.email], ['password_reset.requested', dan.userId, null, 'dan@example.com']);

@@ -1,3 +1,4 @@
+// test-tier: full (Redis, PostgreSQL, service processes)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -91,6 +92,7 @@ async function assertServes(svc: ServiceProcess, what: string) {
   return user;
 }
 
+// Longer than the 60 s default, for the suite and its tests: service processes with Redis killed, hung and restarted.
 describe('Redis faults (real processes, private redis-server)', { timeout: 300_000 }, () => {
   test('in process, without node and tsx start-up in the figure: buildApp + listen within 5 s with Redis unreachable and with Redis hung', async (t) => {
     const unreachable = `redis://127.0.0.1:${await freePort()}`;

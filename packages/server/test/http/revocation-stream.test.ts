@@ -1,3 +1,4 @@
+// test-tier: full (slow: 17 s of SQLite suites, measured on the loaded shared machine)
 // GET /revocations/stream and GET /revocations over real HTTP, on both backends: who may read them,
 // snapshot then live, resumption from Last-Event-ID, reset of an old cursor, headers, heartbeats,
 // a revoked service key, and a graceful close with streams open.

@@ -1,3 +1,4 @@
+// test-tier: full (builds the server, service processes)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -13,7 +14,7 @@ function halfSentRequest(url: string, pathname: string, body: string) {
   const { hostname, port } = new URL(url);
   const socket = net.connect(Number(port), hostname);
   let response = '';
-  socket.on('data', (d) => (response += d));
+  socket.on('data', (d: Buffer) => (response += d.toString()));
   const done = new Promise<string>((resolve, reject) => {
     socket.on('end', () => resolve(response));
     socket.on('error', reject);
@@ -23,6 +24,7 @@ function halfSentRequest(url: string, pathname: string, body: string) {
   return { finish: () => socket.write(body.slice(cut)), response: done };
 }
 
+// Longer than the 60 s default: a service process started, signalled and waited for.
 test('SIGTERM: an in-flight request is finished, new connections are refused, the process exits 0', { timeout: 180_000 }, async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-shutdown-'));
   t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -52,6 +54,7 @@ test('SIGTERM: an in-flight request is finished, new connections are refused, th
  * flight is answered, the command exits 0, and no process of its tree is left.
  */
 describe('signals through every documented start', () => {
+  // Longer than the 60 s default: a cold build of the server and the page takes minutes on a loaded machine.
   before(() => ensureBuilt(['server', 'web'], { ifStale: true, quiet: true }), { timeout: 240_000 });
 
   const bin = 'packages/server/bin/sessiond.js';
@@ -63,6 +66,7 @@ describe('signals through every documented start', () => {
   ];
 
   for (const start of starts) {
+    // Longer than the 60 s default: each documented start (npm, the bin, WORKERS=2) as a real process.
     test(`${start.signal} to ${start.name}: in-flight request answered, exit 0, no process left`, { timeout: 180_000 }, async (t) => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-signal-'));
       t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));

@@ -1,3 +1,4 @@
+// test-tier: full (slow: 21 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -227,7 +228,7 @@ for (const backend of backendNames) {
       const receiver = await startReceiver(t);
       const env = await startApp(t, backend, { config: webhookConfig([receiver.url]) });
       if (!env) return;
-      const { http, clock, app } = env;
+      const { http, app } = env;
       const laptop = await registerUser(http);
       const phone = await login(http, laptop);
       const changed = await http.post('/auth/password', { currentPassword: laptop.password, newPassword: 'a new long passphrase' }, { token: laptop.accessToken });
@@ -440,7 +441,7 @@ for (const backend of backendNames) {
     test('a restart resumes from the cursor: an in-flight delivery finishes on close, nothing is lost or repeated', async (t) => {
       const deployment = await sharedDeployment(t, backend);
       if (!deployment) return;
-      const { receiver, clock } = deployment;
+      const { receiver } = deployment;
       const before = await deployment.instance();
       await registerUser(before.http);
       assert.equal((await before.webhooks.tick())[0]!.delivered, 1);

@@ -30,7 +30,7 @@ async function setup() {
     },
   );
   const userId = crypto.randomUUID();
-  await database.db.insertInto('users').values({ id: userId, email: `${userId}@example.com`, name: null, password_hash: 'x', created_at: clock.now() } as never).execute();
+  await database.db.insertInto('users').values({ id: userId, email: `${userId}@example.com`, name: null, password_hash: 'x', created_at: clock.now() }).execute();
   const synced = () => cache.markSynced(clock.now());
   synced();
   const { session } = await sessions.create(userId, { ipAddress: null, userAgent: null }, 'password');

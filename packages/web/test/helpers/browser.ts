@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { requireFullTier } from '../../../server/test/helpers/tier.ts';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /**
@@ -17,6 +18,7 @@ const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-net
 export const resultsDir = path.resolve(import.meta.dirname, '../../../../test-results');
 
 export async function launchChromium(t: TestContext): Promise<Browser | undefined> {
+  requireFullTier('Chromium');
   if (!fs.existsSync(chromiumPath)) {
     const message = `Chromium is not installed at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`;
     if (process.env.CI) assert.fail(`${message}: the browser tests cannot run`);
