@@ -99,7 +99,8 @@ test('verify(): header or bare token; refusals are VerifyErrors; a refused servi
   const strict = await createVerifier({ baseUrl: s.url, serviceKey: await keys.create(), audience: 'another' });
   t.after(() => strict.close());
   await assert.rejects(strict.verify(user.accessToken), (e: unknown) => e instanceof VerifyError && e.code === 'invalid_token');
-  // A device-bound (DPoP) token is refused, not taken as a bearer token: the verifier checks no proofs.
+  // A device-bound (DPoP) token alone is refused, not taken as a bearer token: it needs `DPoP <token>`
+  // and a proof (test/dpop.test.ts).
   const bound = await withDpop(await generateDpopKeyPair())(`${s.url}/auth/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -18,10 +18,17 @@ import { SessionEventHub } from './session-event-hub.ts';
 import { SseRegistry } from './sse.ts';
 
 /**
- * Heartbeat of every stream. @sessiond/verify stops trusting its memory after 2 s of silence by
- * default, so the heartbeat must come well inside that (the issue's floor is one every 5 s).
+ * Heartbeat of the revocation streams. @sessiond/verify stops trusting its memory after 2 s of
+ * silence by default, so the heartbeat must come well inside that (the issue's floor is one every 5 s).
  */
 const HEARTBEAT_MS = 1000;
+/**
+ * Heartbeat of the devices' streams (GET /sessions/events). Nothing there measures silence (the SDK
+ * and the page only read events); the heartbeat keeps proxies and load balancers, whose idle
+ * timeouts are commonly 60 s, from closing a quiet stream. One every 5 s, not every second: with
+ * 10,000 devices connected that is 2,000 socket writes a second instead of 10,000.
+ */
+const DEVICE_HEARTBEAT_MS = 5000;
 /** While anyone listens, the log is read at least this often (pokes make it immediate). */
 const HUB_POLL_INTERVAL_MS = 500;
 /** A service key revoked while streaming ends its streams within this. */
@@ -64,7 +71,7 @@ export function createLiveStreams(deps: { db: Kysely<Database>; events: EventSto
         tokenLifetimeMs: deps.config.accessTokenTtlSeconds * 1000,
         keyRecheckMs: KEY_RECHECK_MS,
       });
-      await app.register(sessionEventStream, { sessions, accessTokens, dpop, hub, registry, clock: deps.clock });
+      await app.register(sessionEventStream, { sessions, accessTokens, dpop, hub, registry, heartbeatMs: DEVICE_HEARTBEAT_MS, clock: deps.clock });
     },
   };
 }

@@ -64,22 +64,76 @@ export class SseStream {
   }
 }
 
+/** Heartbeats of one interval, spread over it: `slots` groups, one written per tick. */
+class HeartbeatWheel {
+  private readonly slots: Array<Set<SseStream>>;
+  private readonly slotOf = new Map<SseStream, number>();
+  private next = 0;
+  private dealt = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly intervalMs: number, slotCount: number) {
+    this.slots = Array.from({ length: slotCount }, () => new Set<SseStream>());
+  }
+
+  get size(): number {
+    return this.slotOf.size;
+  }
+
+  add(stream: SseStream): void {
+    // Dealt round the slots, so that even a burst (every client reconnecting after a restart) fills
+    // them evenly. Its first heartbeat comes within one interval, then one every interval.
+    const slot = this.dealt++ % this.slots.length;
+    this.slots[slot]!.add(stream);
+    this.slotOf.set(stream, slot);
+    // The timer runs only while a stream of this interval is open.
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick(), this.intervalMs / this.slots.length);
+      this.timer.unref();
+    }
+  }
+
+  delete(stream: SseStream): void {
+    const slot = this.slotOf.get(stream);
+    if (slot === undefined) return;
+    this.slots[slot]!.delete(stream);
+    this.slotOf.delete(stream);
+    if (this.slotOf.size === 0) this.stop();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    const slot = this.slots[this.next]!;
+    this.next = (this.next + 1) % this.slots.length;
+    for (const stream of slot) stream.write(': \n\n');
+  }
+}
+
+/** How often a heartbeat tick runs: each tick writes the streams of one slot. */
+const TICK_MS = 20;
+
 /**
- * Every open stream of this process: one heartbeat timer for all of them (a comment at least every
- * `heartbeatMs`, so clients can tell a silent stream from a dead one), and `closeAll` on shutdown, so
- * a graceful close does not wait for streams that never end by themselves.
+ * Every open stream of this process: heartbeats (a comment at least every `heartbeatMs` of the
+ * stream's class, so clients and proxies can tell a silent stream from a dead one), and `closeAll`
+ * on shutdown, so a graceful close does not wait for streams that never end by themselves.
+ *
+ * Heartbeats are spread over their interval, not written all at once: streams are dealt into slots
+ * of TICK_MS and one slot is written per tick. With 10,000 open streams, writing them all from one
+ * timer stalled the event loop for every request once a period (10,000 socket writes in one turn,
+ * docs/BENCHMARKS.md "Revocation everywhere"); spread, a tick writes a few hundred at most. Each
+ * stream still gets exactly one heartbeat per interval, from its own slot.
  */
 export class SseRegistry {
   private readonly streams = new Set<SseStream>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly wheels = new Map<number, HeartbeatWheel>();
   private closing = false;
 
-  constructor(readonly heartbeatMs: number) {
-    this.timer = setInterval(() => {
-      for (const stream of this.streams) stream.write(': \n\n');
-    }, heartbeatMs);
-    this.timer.unref();
-  }
+  /** `heartbeatMs`: the interval of streams added without one of their own. */
+  constructor(readonly heartbeatMs: number) {}
 
   get size(): number {
     return this.streams.size;
@@ -89,20 +143,31 @@ export class SseRegistry {
     return this.closing;
   }
 
-  add(stream: SseStream): void {
+  /** Adds an open stream, with a heartbeat every `heartbeatMs` (default: the registry's). */
+  add(stream: SseStream, heartbeatMs = this.heartbeatMs): void {
     if (this.closing) {
       stream.close();
       return;
     }
+    let wheel = this.wheels.get(heartbeatMs);
+    if (!wheel) {
+      wheel = new HeartbeatWheel(heartbeatMs, Math.max(1, Math.round(heartbeatMs / TICK_MS)));
+      this.wheels.set(heartbeatMs, wheel);
+    }
     this.streams.add(stream);
-    stream.onClose(() => this.streams.delete(stream));
+    wheel.add(stream);
+    const owner = wheel;
+    stream.onClose(() => {
+      this.streams.delete(stream);
+      owner.delete(stream);
+    });
   }
 
   /** Shutdown: ends every stream and refuses new ones. */
   closeAll(): void {
     this.closing = true;
-    clearInterval(this.timer);
     this.dropAll();
+    for (const wheel of this.wheels.values()) wheel.stop();
   }
 
   /** Ends every open stream (clients reconnect and resume); new ones are still accepted. */

@@ -16,6 +16,8 @@ export interface SessionEventStreamOptions {
   dpop: Dpop;
   hub: SessionEventHub;
   registry: SseRegistry;
+  /** How often a comment line is sent on a quiet stream. */
+  heartbeatMs: number;
   clock: Clock;
 }
 
@@ -27,7 +29,7 @@ export interface SessionEventStreamOptions {
  * token it was opened with expires: the client reconnects with a fresh one, so a stream never
  * outlives the credential that opened it.
  */
-export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> = async (app, { sessions, accessTokens, dpop, hub, registry, clock }) => {
+export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> = async (app, { sessions, accessTokens, dpop, hub, registry, heartbeatMs, clock }) => {
   requireBearer(app, { accessTokens, sessions, dpop });
 
   app.get('/sessions/events', {
@@ -37,7 +39,8 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
       security: [{ 'JWT-auth': [] }],
       summary: "Live changes to the caller's sessions (Server-Sent Events)",
       description:
-        '`event: ready` once connected; `event: session.created` `{"sessionId","createdAt"}` when a device signs in; `event: session.ended` `{"sessionId","reason","endedAt","current"}` when a session ends (with `current: true` for the caller\'s own session, after which the stream closes). A comment line every second as a heartbeat. The stream closes when the access token expires; reconnect with a fresh one.',
+        '`event: ready` once connected; `event: session.created` `{"sessionId","createdAt"}` when a device signs in; `event: session.ended` `{"sessionId","reason","endedAt","current"}` when a session ends (with `current: true` for the caller\'s own session, after which the stream closes). ' +
+        `A comment line every ${heartbeatMs / 1000} seconds as a heartbeat. The stream closes when the access token expires; reconnect with a fresh one.`,
       response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...problemResponses(401) },
     },
   }, async (request, reply) => {
@@ -47,7 +50,7 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
 
     reply.hijack();
     const stream = new SseStream(reply.raw, reply.getHeaders());
-    registry.add(stream);
+    registry.add(stream, heartbeatMs);
     const ended = (e: Pick<SessionEvent, 'sessionId' | 'reason' | 'occurredAtMs'>) => {
       const current = e.sessionId === sessionId;
       stream.send('session.ended', JSON.stringify({ sessionId: e.sessionId, reason: e.reason ?? 'ended', endedAt: iso(e.occurredAtMs), current }));
