@@ -37,17 +37,22 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/**
+ * A failure the service means to answer with. It carries meaning, not HTTP: the error handler
+ * (http/error-handler.ts) turns `retryAfterSeconds` into `Retry-After`.
+ */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  readonly headers: Record<string, string>;
+  /** When the caller may try again (rate limits, a brief outage); whole seconds, at least 1. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options: { headers?: Record<string, string>; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, detail?: string, options: { retryAfterSeconds?: number | undefined; cause?: unknown } = {}) {
     super(detail ?? errorCatalogue[code].title, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = errorCatalogue[code].status;
-    this.headers = options.headers ?? {};
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

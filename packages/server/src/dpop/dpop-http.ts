@@ -43,16 +43,14 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
   const externalUrl = (request: FastifyRequest) => `${publicBase ?? `${request.protocol}://${request.host}`}${request.url}`;
   const challenge = (error: string) => `DPoP error="${error}", algs="${algs}"`;
   // A refusal carries the server's time in `Date` (from the injected clock): a client whose clock is
-  // off by more than the iat window can correct its proofs' iat from it (the SDK does, once).
-  const refuse = (error: DpopProofError) =>
-    new AppError(error.error, error.message, {
-      headers: {
-        date: new Date(deps.clock.now()).toUTCString(),
-        ...(error.error === 'use_dpop_nonce'
-          ? { 'www-authenticate': challenge('use_dpop_nonce'), 'dpop-nonce': deps.nonces.issue() }
-          : { 'www-authenticate': challenge('invalid_dpop_proof') }),
-      },
-    });
+  // off by more than the iat window can correct its proofs' iat from it (the SDK does, once). The
+  // headers go on the reply here, at the edge; the error handler keeps them on the problem answer.
+  const refuse = (reply: FastifyReply, error: DpopProofError) => {
+    reply.header('date', new Date(deps.clock.now()).toUTCString());
+    if (error.error === 'use_dpop_nonce') reply.header('www-authenticate', challenge('use_dpop_nonce')).header('dpop-nonce', deps.nonces.issue());
+    else reply.header('www-authenticate', challenge('invalid_dpop_proof'));
+    return new AppError(error.error, error.message);
+  };
 
   /**
    * Verifies the request's DPoP proof; undefined when it has none. With `accessToken`, the proof
@@ -62,7 +60,7 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
     const header = request.headers.dpop;
     if (header === undefined) return undefined;
     // Node joins repeated headers with ", ": more than one proof is refused by the JWT shape check.
-    if (typeof header !== 'string') throw refuse(new DpopProofError('Send exactly one DPoP proof.'));
+    if (typeof header !== 'string') throw refuse(reply, new DpopProofError('Send exactly one DPoP proof.'));
     const nowMs = deps.clock.now();
     let proof: VerifiedProof;
     try {
@@ -83,8 +81,8 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
         throw new DpopProofError('This DPoP proof was already used (replayed jti).');
       }
     } catch (error) {
-      if (error instanceof DpopProofError) throw refuse(error);
-      if (error instanceof ReplayCacheFullError) throw new AppError('service_unavailable', 'Too many DPoP proofs in flight; retry shortly.', { headers: { 'retry-after': '1' } });
+      if (error instanceof DpopProofError) throw refuse(reply, error);
+      if (error instanceof ReplayCacheFullError) throw new AppError('service_unavailable', 'Too many DPoP proofs in flight; retry shortly.', { retryAfterSeconds: 1 });
       throw error;
     }
     if (options.requireNonce) reply.header('dpop-nonce', deps.nonces.issue());
@@ -102,7 +100,7 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
     async bindingOf(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
       const proof = await proofOf(request, reply);
       if (!proof && options.required) {
-        throw refuse(new DpopProofError('This server binds every session to a device key: send a DPoP proof (RFC 9449) with this request.'));
+        throw refuse(reply, new DpopProofError('This server binds every session to a device key: send a DPoP proof (RFC 9449) with this request.'));
       }
       return proof?.jkt;
     },
@@ -119,13 +117,12 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
         return;
       }
       if (scheme === 'bearer') {
-        throw new AppError('invalid_token', 'This access token is bound to a key: send Authorization: DPoP <token> with a DPoP proof.', {
-          headers: { 'www-authenticate': challenge('invalid_token') },
-        });
+        reply.header('www-authenticate', challenge('invalid_token'));
+        throw new AppError('invalid_token', 'This access token is bound to a key: send Authorization: DPoP <token> with a DPoP proof.');
       }
       const proof = await proofOf(request, reply, { accessToken: token });
-      if (!proof) throw refuse(new DpopProofError('A DPoP proof is required with the DPoP scheme.'));
-      if (proof.jkt !== claims.jkt) throw refuse(new DpopProofError('The DPoP proof is signed by another key than the one the token is bound to.'));
+      if (!proof) throw refuse(reply, new DpopProofError('A DPoP proof is required with the DPoP scheme.'));
+      if (proof.jkt !== claims.jkt) throw refuse(reply, new DpopProofError('The DPoP proof is signed by another key than the one the token is bound to.'));
     },
   };
 }

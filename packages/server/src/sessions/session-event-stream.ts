@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { BEARER, principalOf, requireBearer } from '../http/authenticate.ts';
 import { problemResponses } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
-import type { SessionEvent } from '../events/session-event.ts';
+import { isSessionEnd, type SessionEvent } from '../events/session-event.ts';
 import type { SessionEventHub } from '../revocations/session-event-hub.ts';
 import { SseStream, type SseRegistry } from '../revocations/sse.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
@@ -61,7 +61,7 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
         if (e.userId !== userId || stream.isClosed) continue;
         if (e.type === 'session.created' && e.sessionId !== sessionId) {
           stream.send('session.created', JSON.stringify({ sessionId: e.sessionId, createdAt: iso(e.occurredAtMs) }));
-        } else if (e.type === 'session.revoked' || e.type === 'session.expired') {
+        } else if (isSessionEnd(e.type)) {
           ended(e);
         }
       }
