@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { UUID_PATTERN } from '../packages/server/src/http/uuid.ts';
 
 export const sdkDir = path.resolve(import.meta.dirname, '../packages/sdk');
 export const packageName = '@sessiond/sdk';
@@ -604,7 +605,6 @@ function apiFile(api: Api): string {
 // docs/*.md and README.md, in typescript-fetch's documentation format
 
 const uuidExample = '38400000-8cf0-11bd-b23e-10b96e4ef00d';
-const uuidPattern = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
 /** A TypeScript literal that satisfies the schema, for the docs' examples. */
 function exampleValue(schema: Schema, name: string, doc: OpenApiDocument, indent: string): string {
@@ -616,7 +616,7 @@ function exampleValue(schema: Schema, name: string, doc: OpenApiDocument, indent
   if (alternatives) return exampleValue(alternatives.find((s) => !isNullSchema(s)) ?? alternatives[0]!, name, doc, indent);
   switch (schema.type) {
     case 'string':
-      if (schema.format === 'uuid' || schema.pattern === uuidPattern) return quote(uuidExample);
+      if (schema.format === 'uuid' || schema.pattern === UUID_PATTERN) return quote(uuidExample);
       if (schema.format === 'email' || name === 'email') return quote('user@example.com');
       if (schema.format === 'date-time') return quote('2026-01-01T00:00:00.000Z');
       return quote(`${name}_example`);

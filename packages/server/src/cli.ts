@@ -1,6 +1,6 @@
-import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AppConfig } from './config.ts';
+import { dataFiles } from './data-files.ts';
 
 /**
  * The `sessiond` command (packages/server/bin/sessiond.js; `npm run cli -- …` runs the same).
@@ -33,7 +33,7 @@ interface Command {
   run(parsed: Parsed, config: () => AppConfig): Promise<number>;
 }
 
-const keysFileOf = (config: AppConfig) => config.keysFile ?? path.join(config.dataDir, 'keys.json');
+const keysFileOf = (config: AppConfig) => dataFiles(config).keysFile;
 
 /** Builds the service (no listening, no background timers) for commands that need its services. */
 async function withServices<T>(config: AppConfig, fn: (app: Awaited<ReturnType<typeof import('./app.ts').buildApp>>) => Promise<T>): Promise<T> {
@@ -103,7 +103,7 @@ const commands: Record<string, Command> = {
     async run({ values }, configure) {
       const config = configure();
       const { createMigrator, openDatabase } = await import('./database/database.ts');
-      const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'sessiond.sqlite') });
+      const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: dataFiles(config).sqliteFile });
       try {
         // Without the request timeouts: DDL on a large table may take its time (database.ts).
         const { error, results } = await database.withoutTimeouts(async (db) => {

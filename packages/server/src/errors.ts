@@ -44,19 +44,24 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/**
+ * A failure the service means to answer with. It carries meaning, not HTTP: the error handler
+ * (http/error-handler.ts) turns `retryAfterSeconds` into `Retry-After`.
+ */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  readonly headers: Record<string, string>;
+  /** When the caller may try again (rate limits, a brief outage); whole seconds, at least 1. */
+  readonly retryAfterSeconds: number | undefined;
 
   /** `atTokenEndpoint`: answered by sign-up, sign-in or refresh (the catalogue's tokenEndpointStatus, if the code has one). */
-  constructor(code: ErrorCode, detail?: string, options: { headers?: Record<string, string>; cause?: unknown; atTokenEndpoint?: boolean } = {}) {
+  constructor(code: ErrorCode, detail?: string, options: { retryAfterSeconds?: number | undefined; cause?: unknown; atTokenEndpoint?: boolean } = {}) {
     super(detail ?? errorCatalogue[code].title, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     const entry: { status: number; tokenEndpointStatus?: number } = errorCatalogue[code];
     this.status = (options.atTokenEndpoint ? entry.tokenEndpointStatus : undefined) ?? entry.status;
-    this.headers = options.headers ?? {};
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
-import path from 'node:path';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
+import { dataFiles } from './data-files.ts';
 import { migrateDatabase, openDatabase } from './database/database.ts';
 import { serveClusterMetrics } from './observability/cluster-metrics.ts';
 import { relayClusterRevocations } from './sessions/revocation-bus.ts';
@@ -96,13 +96,13 @@ async function runPrimary(config: AppConfig) {
   process.on('SIGINT', stop);
 
   // Done once here, so workers never race each other over migrations or key creation.
-  const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'sessiond.sqlite') });
+  const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: dataFiles(config).sqliteFile });
   try {
     await migrateDatabase(database);
   } finally {
     await database.close();
   }
-  loadOrCreateKeyFile(config.keysFile ?? path.join(config.dataDir, 'keys.json'), Date.now());
+  loadOrCreateKeyFile(dataFiles(config).keysFile, Date.now());
   if (stopping) process.exit(0);
 
   relayClusterRevocations();

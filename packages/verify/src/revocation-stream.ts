@@ -1,4 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { UUID } from './uuid.ts';
 
 /** One session end as the stream reports it (`event: revoked`), close to OpenID CAEP's session-revoked. */
 export interface SessionEnded {
@@ -45,7 +46,6 @@ export class StreamRefusedError extends Error {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function parseEnded(data: string): SessionEnded | undefined {
   try {

@@ -6,6 +6,7 @@ import { RevocationStream, StreamRefusedError, type LiveInfo } from './revocatio
 import { Jwks } from './jwks.ts';
 import { RevokedSessions } from './revoked-sessions.ts';
 import { VerifiedTokenCache, type VerifiedToken } from './token-cache.ts';
+import { UUID } from './uuid.ts';
 
 export interface VerifierOptions {
   /** Where sessiond answers, e.g. `https://auth.example.com` (its JWKS, stream and validate endpoint). */
@@ -111,7 +112,6 @@ const ALGORITHMS = ['EdDSA']; // pinned: the token header never chooses (RFC 872
 const TOKEN_TYPE = 'at+jwt'; // RFC 9068: no other JWT of ours passes as an access token
 const MAX_TOKEN_LENGTH = 4096;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const JKT = /^[A-Za-z0-9_-]{43}$/;
 const isSpace = (code: number) => code === 0x20 || code === 0x09;
 /** `value` starts with `scheme` (lower case given; compared case-insensitively) and a space (RFC 6750 §2.1, RFC 9449 §7.1). */

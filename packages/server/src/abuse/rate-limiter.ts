@@ -15,7 +15,7 @@ export interface RateLimitPolicy {
 const ATTEMPT_WINDOW_MS = 15 * 60_000;
 
 function tooMany(detail: string, retryAfterSeconds: number): AppError {
-  return new AppError('rate_limited', detail, { headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+  return new AppError('rate_limited', detail, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
 }
 
 /** Whose budget a sign-in attempt spends: a device known to the account, or the account's shared one. */

@@ -1,6 +1,7 @@
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { UuidInput } from '../http/uuid.ts';
-import { SessionAuthMethod, SessionId, unboundUseFields } from '../sessions/session-schemas.ts';
+import { Device, PaginationMeta, SessionAuthMethod, SessionId, unboundUseFields } from '../sessions/session-schemas.ts';
+import { ref } from '../http/problem.ts';
 import { EmailString } from '../http/text-schemas.ts';
 import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
 import { revokeReasons, type RevokeReason } from '../sessions/session.ts';
@@ -32,7 +33,7 @@ export const AdminSession = Type.Object(
     expiresAt: Type.String({ format: 'date-time' }),
     ipAddress: Type.Union([Type.String(), Type.Null()]),
     userAgent: Type.Union([Type.String(), Type.Null()]),
-    device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
+    device: ref(Device),
     dpopBound: Type.Boolean({ description: 'Bound to a device key (DPoP).' }),
     ...unboundUseFields,
     authMethod: SessionAuthMethod,
@@ -45,8 +46,8 @@ export const AdminSession = Type.Object(
 
 export const AdminSessionList = Type.Object(
   {
-    data: Type.Array(Type.Unsafe<Static<typeof AdminSession>>({ $ref: 'AdminSession#' })),
-    meta: Type.Unsafe<{ page: number; limit: number; total: number; totalPages: number }>({ $ref: 'PaginationMeta#' }),
+    data: Type.Array(ref(AdminSession)),
+    meta: ref(PaginationMeta),
   },
   { $id: 'AdminSessionList', additionalProperties: false },
 );
@@ -71,7 +72,7 @@ export const SessionEvent = Type.Object(
 
 export const SessionEventList = Type.Object(
   {
-    data: Type.Array(Type.Unsafe<Static<typeof SessionEvent>>({ $ref: 'SessionEvent#' })),
+    data: Type.Array(ref(SessionEvent)),
     nextAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as `after` for the next page; null at the end.' }),
   },
   { $id: 'SessionEventList', additionalProperties: false },

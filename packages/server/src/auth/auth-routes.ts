@@ -46,7 +46,7 @@ export function authFastRoutes(auth: AuthService): FastRoute[] {
   }];
 }
 
-export const tokenJson = (t: IssuedTokens, refreshInBody = true) => ({
+export const tokenJson = (t: IssuedTokens, { refreshInBody = true }: { refreshInBody?: boolean } = {}) => ({
   sessionId: t.sessionId,
   accessToken: t.accessToken,
   ...(refreshInBody ? { refreshToken: t.refreshToken } : {}),
@@ -70,7 +70,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   const sendTokens = (request: FastifyRequest, reply: import('fastify').FastifyReply, tokens: IssuedTokens, extra: Record<string, unknown> = {}) => {
     const cookie = wantsCookieTransport(request);
     if (cookie) refreshCookie.set(request, reply, tokens.refreshToken);
-    return reply.headers(noStore).send({ ...extra, ...tokenJson(tokens, !cookie) });
+    return reply.headers(noStore).send({ ...extra, ...tokenJson(tokens, { refreshInBody: !cookie }) });
   };
 
   app.post('/auth/register', {

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { ref } from '../http/problem.ts';
 import { EmailString, StoredString } from '../http/text-schemas.ts';
 
 // One schema per thing: these validate requests, type the handlers, and become the OpenAPI
@@ -82,12 +83,12 @@ const tokenFields = {
 export const TokenPair = Type.Object(tokenFields, { $id: 'TokenPair', additionalProperties: false, examples: [exampleTokens] });
 
 export const AuthResult = Type.Object(
-  { user: Type.Unsafe<{ id: string; email: string; name: string | null; createdAt: string }>({ $ref: 'User#' }), ...tokenFields },
+  { user: ref(User), ...tokenFields },
   { $id: 'AuthResult', additionalProperties: false, examples: [{ user: exampleUser, ...exampleTokens }] },
 );
 
 export const Me = Type.Object(
-  { user: Type.Unsafe<{ id: string; email: string; name: string | null; createdAt: string }>({ $ref: 'User#' }), sessionId: Type.String({ format: 'uuid' }) },
+  { user: ref(User), sessionId: Type.String({ format: 'uuid' }) },
   { $id: 'Me', additionalProperties: false, examples: [{ user: exampleUser, sessionId: exampleTokens.sessionId }] },
 );
 

@@ -52,16 +52,14 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
   // A refusal carries the server's time in `Date` (from the injected clock): a client whose clock is
   // off by more than the iat window can correct its proofs' iat from it (the SDK does, once). Only a
   // resource request's 401 carries the WWW-Authenticate challenge (RFC 9449 §7.1; a token
-  // endpoint's 400 names its error in the body, §5 and §8).
-  const refuse = (error: DpopProofError, site: ProofSite) =>
-    new AppError(error.error, error.message, {
-      atTokenEndpoint: site === 'token_endpoint',
-      headers: {
-        date: new Date(deps.clock.now()).toUTCString(),
-        ...(site === 'resource' ? { 'www-authenticate': challenge(error.error) } : {}),
-        ...(error.error === 'use_dpop_nonce' ? { 'dpop-nonce': deps.nonces.issue() } : {}),
-      },
-    });
+  // endpoint's 400 names its error in the body, §5 and §8). The headers go on the reply here, at the
+  // edge; the error handler keeps them on the problem answer.
+  const refuse = (reply: FastifyReply, error: DpopProofError, site: ProofSite) => {
+    reply.header('date', new Date(deps.clock.now()).toUTCString());
+    if (site === 'resource') reply.header('www-authenticate', challenge(error.error));
+    if (error.error === 'use_dpop_nonce') reply.header('dpop-nonce', deps.nonces.issue());
+    return new AppError(error.error, error.message, { atTokenEndpoint: site === 'token_endpoint' });
+  };
 
   /**
    * Verifies the request's DPoP proof; undefined when it has none. With `accessToken`, the proof
@@ -72,7 +70,7 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
     const header = request.headers.dpop;
     if (header === undefined) return undefined;
     // Node joins repeated headers with ", ": more than one proof is refused by the JWT shape check.
-    if (typeof header !== 'string') throw refuse(new DpopProofError('Send exactly one DPoP proof.'), site);
+    if (typeof header !== 'string') throw refuse(reply, new DpopProofError('Send exactly one DPoP proof.'), site);
     const nowMs = deps.clock.now();
     let proof: VerifiedProof;
     try {
@@ -93,8 +91,8 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
         throw new DpopProofError('This DPoP proof was already used (replayed jti).');
       }
     } catch (error) {
-      if (error instanceof DpopProofError) throw refuse(error, site);
-      if (error instanceof ReplayCacheFullError) throw new AppError('service_unavailable', 'Too many DPoP proofs in flight; retry shortly.', { headers: { 'retry-after': '1' } });
+      if (error instanceof DpopProofError) throw refuse(reply, error, site);
+      if (error instanceof ReplayCacheFullError) throw new AppError('service_unavailable', 'Too many DPoP proofs in flight; retry shortly.', { retryAfterSeconds: 1 });
       throw error;
     }
     if (options.requireNonce) reply.header('dpop-nonce', deps.nonces.issue());
@@ -117,7 +115,7 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
     async bindingOf(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
       const proof = await proofOf(request, reply, 'token_endpoint');
       if (!proof && options.required) {
-        throw refuse(new DpopProofError('This server binds every session to a device key: send a DPoP proof (RFC 9449) with this request.'), 'token_endpoint');
+        throw refuse(reply, new DpopProofError('This server binds every session to a device key: send a DPoP proof (RFC 9449) with this request.'), 'token_endpoint');
       }
       return proof?.jkt;
     },
@@ -134,13 +132,12 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
         return;
       }
       if (scheme === 'bearer') {
-        throw new AppError('invalid_token', 'This access token is bound to a key: send Authorization: DPoP <token> with a DPoP proof.', {
-          headers: { 'www-authenticate': challenge('invalid_token') },
-        });
+        reply.header('www-authenticate', challenge('invalid_token'));
+        throw new AppError('invalid_token', 'This access token is bound to a key: send Authorization: DPoP <token> with a DPoP proof.');
       }
       const proof = await proofOf(request, reply, 'resource', { accessToken: token });
-      if (!proof) throw refuse(new DpopProofError('A DPoP proof is required with the DPoP scheme.'), 'resource');
-      if (proof.jkt !== claims.jkt) throw refuse(new DpopProofError('The DPoP proof is signed by another key than the one the token is bound to.'), 'resource');
+      if (!proof) throw refuse(reply, new DpopProofError('A DPoP proof is required with the DPoP scheme.'), 'resource');
+      if (proof.jkt !== claims.jkt) throw refuse(reply, new DpopProofError('The DPoP proof is signed by another key than the one the token is bound to.'), 'resource');
     },
   };
 }

@@ -27,7 +27,7 @@ export function createKyselyWebhookCursorStore(db: Kysely<Database>): WebhookCur
         .execute();
     },
 
-    async acquire(endpoint, owner, nowMs, leaseMs) {
+    async acquire(endpoint, owner, { nowMs, leaseMs }) {
       // One conditional UPDATE is the whole lock: PostgreSQL re-checks the WHERE clause on the row
       // it locked (so of two concurrent takers of an expired lease, the second sees the first's
       // lease and matches nothing), and SQLite serialises writers.
@@ -41,7 +41,7 @@ export function createKyselyWebhookCursorStore(db: Kysely<Database>): WebhookCur
       return row ? toCursor(row) : undefined;
     },
 
-    async renew(endpoint, owner, nowMs, leaseMs) {
+    async renew(endpoint, owner, { nowMs, leaseMs }) {
       const result = await db
         .updateTable('webhook_cursors')
         .set({ lease_until: nowMs + leaseMs })
@@ -51,7 +51,7 @@ export function createKyselyWebhookCursorStore(db: Kysely<Database>): WebhookCur
       return Number(result.numUpdatedRows) === 1;
     },
 
-    async advance(endpoint, owner, move, nowMs, leaseMs) {
+    async advance(endpoint, owner, move, { nowMs, leaseMs }) {
       const result = await db
         .updateTable('webhook_cursors')
         .set({ feed_position: move.to, last_event_id: move.eventId, attempts: 0, next_attempt_at: 0, last_error: null, lease_until: nowMs + leaseMs })

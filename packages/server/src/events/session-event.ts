@@ -15,6 +15,14 @@ export const sessionEventTypes = [
 
 export type SessionEventType = (typeof sessionEventTypes)[number];
 
+/**
+ * The events that end a session (a revocation, or an expiry the sweeper marked): what the revocation
+ * feed tombstones, the revocation stream announces and a device's stream reports as ended.
+ */
+export const sessionEndTypes: readonly SessionEventType[] = ['session.revoked', 'session.expired'];
+
+export const isSessionEnd = (type: SessionEventType): boolean => sessionEndTypes.includes(type);
+
 export interface NewSessionEvent {
   type: SessionEventType;
   /** null for the events about an account rather than a session (password_reset.requested). */

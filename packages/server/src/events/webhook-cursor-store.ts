@@ -28,19 +28,25 @@ export interface WebhookFailure {
  * moves a cursor: every write below is conditional on `lease_owner`, so an instance that lost its
  * lease (paused past its expiry, and another took over) cannot move the cursor under the new holder.
  */
+/** A lease asked for at `nowMs`, to last `leaseMs`. */
+export interface LeaseTerms {
+  nowMs: number;
+  leaseMs: number;
+}
+
 export interface WebhookCursorStore {
   /** Creates the endpoint's cursor if it has none, at `start` (the feed's head): a new endpoint receives events from then on. */
   ensure(endpoint: string, start: FeedPosition): Promise<void>;
   /** Takes the lease if it is free, expired or already ours, until nowMs + leaseMs; the cursor, or undefined while another owner holds it. */
-  acquire(endpoint: string, owner: string, nowMs: number, leaseMs: number): Promise<WebhookCursor | undefined>;
+  acquire(endpoint: string, owner: string, lease: LeaseTerms): Promise<WebhookCursor | undefined>;
   /** Extends our lease to nowMs + leaseMs (a heartbeat during a long POST). False when the lease is no longer ours. */
-  renew(endpoint: string, owner: string, nowMs: number, leaseMs: number): Promise<boolean>;
+  renew(endpoint: string, owner: string, lease: LeaseTerms): Promise<boolean>;
   /**
    * After a 2xx: moves the cursor from `from` to `to` (the acknowledged event's feed position),
    * clears the backoff, renews the lease. False, changing nothing, when the lease is no longer ours
    * or the cursor is no longer at `from`.
    */
-  advance(endpoint: string, owner: string, move: { from: FeedPosition; to: FeedPosition; eventId: number }, nowMs: number, leaseMs: number): Promise<boolean>;
+  advance(endpoint: string, owner: string, move: { from: FeedPosition; to: FeedPosition; eventId: number }, lease: LeaseTerms): Promise<boolean>;
   /** Records a failed attempt and when to try again. False when the lease is no longer ours. */
   recordFailure(endpoint: string, owner: string, failure: WebhookFailure): Promise<boolean>;
   /** Gives the lease up (graceful shutdown), so another instance takes over without waiting for expiry. */

@@ -217,7 +217,7 @@ export class WebhookDeliverer {
     await Promise.all(
       this.endpoints.filter((endpoint) => endpoint.leaseHeld && !this.stopping).map(async (endpoint) => {
         try {
-          if (await this.deps.cursors.renew(endpoint.url, this.owner, this.deps.clock.now(), this.options.leaseMs)) return;
+          if (await this.deps.cursors.renew(endpoint.url, this.owner, { nowMs: this.deps.clock.now(), leaseMs: this.options.leaseMs })) return;
           endpoint.leaseHeld = false;
           endpoint.inFlight?.abort();
         } catch (error) {
@@ -317,7 +317,7 @@ export class WebhookDeliverer {
     const { leaseMs, batchSize, retry } = this.options;
     try {
       const nowMs = clock.now();
-      const cursor = await cursors.acquire(endpoint.url, this.owner, nowMs, leaseMs);
+      const cursor = await cursors.acquire(endpoint.url, this.owner, { nowMs, leaseMs });
       endpoint.leaseHeld = result.leaseHeld = cursor !== undefined;
       const stored = cursor ?? (await cursors.get(endpoint.url));
       if (!stored) await this.init(); // the row was deleted by hand
@@ -334,7 +334,7 @@ export class WebhookDeliverer {
             // After the last event of a page that ended its segment, the page's position (the
             // start of the next segment) says the same, and the next read starts from there.
             const to = index === page.events.length - 1 && !page.more ? page.position : event.position;
-            if (!(await cursors.advance(endpoint.url, this.owner, { from: position, to, eventId: event.id }, clock.now(), leaseMs))) {
+            if (!(await cursors.advance(endpoint.url, this.owner, { from: position, to, eventId: event.id }, { nowMs: clock.now(), leaseMs }))) {
               // We lost the lease (paused past its expiry): the new holder continues from the cursor.
               endpoint.leaseHeld = result.leaseHeld = false;
               break;

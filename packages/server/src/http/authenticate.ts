@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
-import type { AccessTokens } from '../tokens/access-tokens.ts';
+import { InvalidTokenError, type AccessTokens } from '../tokens/access-tokens.ts';
 import { DPOP_SCHEME, type Dpop } from '../dpop/dpop-http.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 
@@ -43,7 +43,10 @@ export function requireBearer(scope: FastifyInstance, deps: { accessTokens: Acce
     let claims;
     try {
       claims = await deps.accessTokens.verify(match[1]!);
-    } catch {
+    } catch (error) {
+      // Only a refused token is the caller's problem (401). Anything else is a bug or an outage and
+      // must surface as such (500/503 from the error handler), not hide behind "invalid token".
+      if (!(error instanceof InvalidTokenError)) throw error;
       throw new AppError('invalid_token', 'The access token is invalid or expired.');
     }
     // Key-bound tokens need the DPoP scheme and a proof by their key; unbound ones the Bearer scheme.

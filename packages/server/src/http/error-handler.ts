@@ -22,12 +22,25 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_ASYNC_CONSTRAINT: 'validation_failed',
 };
 
-export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, extra: Partial<Problem> = {}, headers: Record<string, string> = {}) {
-  // The catalogue's status, unless the error chose its catalogue alternative (AppError.status).
+export interface ProblemOptions {
+  /** Per-field validation failures (400). */
+  errors?: Problem['errors'];
+  /** When the client may retry: `Retry-After`, in seconds. */
+  retryAfterSeconds?: number | undefined;
+  /** Other headers the answer needs (405's Allow). */
+  headers?: Record<string, string>;
+  /** The catalogue's alternative status the error chose (AppError.status: DPoP at a token endpoint). */
+  status?: number;
+}
+
+export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, options: ProblemOptions = {}) {
   const { title } = errorCatalogue[code];
-  const status = extra.status ?? errorCatalogue[code].status;
-  const body: Problem = { type: problemType(code), title, status, detail, ...extra };
-  if ((code === 'unauthenticated' || code === 'invalid_token') && !headers['www-authenticate']) {
+  const status = options.status ?? errorCatalogue[code].status;
+  const body: Problem = { type: problemType(code), title, status, detail, ...(options.errors ? { errors: options.errors } : {}) };
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.retryAfterSeconds !== undefined) headers['retry-after'] = String(options.retryAfterSeconds);
+  // A challenge the edge already wrote (DPoP's, dpop/dpop-http.ts) is kept.
+  if ((code === 'unauthenticated' || code === 'invalid_token') && !reply.hasHeader('www-authenticate')) {
     // RFC 6750 §3: tell the client which scheme to use, and whether its token was the problem.
     headers['www-authenticate'] = code === 'invalid_token' ? 'Bearer error="invalid_token"' : 'Bearer';
   }
@@ -49,7 +62,7 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseU
     // An answer before the body was read: read the rest first, so the client can read the answer.
     drainUnreadBody(request, reply);
     if (error instanceof AppError) {
-      return sendProblem(reply, error.code, error.message, { status: error.status }, { ...error.headers });
+      return sendProblem(reply, error.code, error.message, { retryAfterSeconds: error.retryAfterSeconds, status: error.status });
     }
     const mapped = error.code ? fastifyCodes[error.code] : undefined;
     if (mapped === 'validation_failed' && error.validation) {
@@ -67,7 +80,7 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseU
     if (isDatabaseUnavailable(error)) {
       hooks.onDatabaseUnavailable?.();
       request.log.error({ err: error }, 'database unavailable');
-      return sendProblem(reply, 'service_unavailable', 'The database is unreachable; retry shortly.', {}, { 'retry-after': '1' });
+      return sendProblem(reply, 'service_unavailable', 'The database is unreachable; retry shortly.', { retryAfterSeconds: 1 });
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, 'internal', 'An unexpected error occurred.');
@@ -89,7 +102,7 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseU
     const path = request.url.split('?')[0]!;
     const allowed = [...methods].filter((method) => routes.find(method, path) !== null).sort();
     if (allowed.length > 0) {
-      return sendProblem(reply, 'method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}.`, {}, { allow: allowed.join(', ') });
+      return sendProblem(reply, 'method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}.`, { headers: { allow: allowed.join(', ') } });
     }
     return sendProblem(reply, 'not_found', `No route for ${request.method} ${path}.`);
   });

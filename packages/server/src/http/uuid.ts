@@ -1,5 +1,8 @@
 import { Type } from 'typebox';
 
+/** 8-4-4-4-12 digits of the given class: the one spelling of a UUID's shape. */
+const uuidShape = (hex: string) => `${hex}{8}-${hex}{4}-${hex}{4}-${hex}{4}-${hex}{12}`;
+
 /**
  * UUIDs on input: any case (RFC 9562 §4: hex digits are case-insensitive on input), nothing else.
  * The validator (http/validation.ts) rewrites every path and query value declared with this pattern
@@ -7,8 +10,16 @@ import { Type } from 'typebox';
  * exactly the answer of the lower-case one (nothing to probe). The fast path (http/fast-path.ts)
  * tests its parameter with the same expression.
  */
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+export const UUID_PATTERN = `^${uuidShape('[0-9a-fA-F]')}$`;
 export const uuidRegex = new RegExp(UUID_PATTERN);
+
+/**
+ * A UUID as this service writes it (crypto.randomUUID, lower case): the unanchored source, for
+ * patterns that embed one (a refresh token), and the whole-string test, for values that must be
+ * ours exactly (an access token's `sid`, ids on the revocation channels).
+ */
+export const CANONICAL_UUID_SOURCE = uuidShape('[0-9a-f]');
+export const canonicalUuidRegex = new RegExp(`^${CANONICAL_UUID_SOURCE}$`);
 
 /** A UUID in a path or query parameter (any case in, lower case to the handler). */
 export const UuidInput = (description: string) => Type.String({ pattern: UUID_PATTERN, description });

@@ -44,7 +44,7 @@ export function scrapeWholeCluster(): Promise<string> {
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
       pending.delete(id);
-      reject(new AppError('service_unavailable', `The instance's metrics could not be gathered (${why}).`, { headers: { 'retry-after': '1' } }));
+      reject(new AppError('service_unavailable', `The instance's metrics could not be gathered (${why}).`, { retryAfterSeconds: 1 }));
     };
     const timer = setTimeout(() => fail('no answer from the primary'), SCRAPE_TIMEOUT_MS);
     pending.set(id, (result) => {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { AppError } from '../errors.ts';
 import { answerPrimaryScrapes, scrapeWholeCluster } from './cluster-metrics.ts';
@@ -21,9 +22,12 @@ export interface MetricsSources {
 /**
  * Prometheus metrics on a registry of this app's own (tests build many apps in one process).
  * Route labels use the route pattern (/sessions/:sessionId), never the raw URL, so label
- * cardinality stays bounded and no id or token can land in a label.
+ * cardinality stays bounded and no id or token can land in a label. Created first of all (every
+ * unit reports through its telemetry); the units that own a source hand it over with `provide`
+ * once they exist, and a source not (yet) provided reads as zero.
  */
-export function createMetrics(sources: MetricsSources) {
+export function createMetrics(initialSources: Partial<MetricsSources> = {}) {
+  const sources: Partial<MetricsSources> = {};
   const registry = new Registry();
   // Standard names, no prefix (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...): stock
   // Node.js dashboards and alerts find them. Our own metrics carry the sessiond_ prefix.
@@ -60,7 +64,9 @@ export function createMetrics(sources: MetricsSources) {
     aggregator: 'max',
     async collect() {
       // A COUNT over the partial index; cached 10 s so frequent scrapes cost the database little.
-      if (!activeCache || Date.now() - activeCache.atMs > 10_000) activeCache = { value: await sources.activeSessions(), atMs: Date.now() };
+      const activeSessions = sources.activeSessions;
+      if (!activeSessions) return this.set(0);
+      if (!activeCache || Date.now() - activeCache.atMs > 10_000) activeCache = { value: await activeSessions(), atMs: Date.now() };
       this.set(activeCache.value);
     },
   });
@@ -84,18 +90,6 @@ export function createMetrics(sources: MetricsSources) {
     },
   });
 
-  const redisUp = sources.redisUp;
-  if (redisUp) {
-    new Gauge({
-      name: 'sessiond_redis_up',
-      help: 'Whether Redis answers a PING (1) or not (0); the service serves either way',
-      registers: [registry],
-      aggregator: 'min',
-      async collect() {
-        this.set((await redisUp()) ? 1 : 0);
-      },
-    });
-  }
   new Counter({
     name: 'sessiond_password_reset_deliveries_total',
     help: 'Password-reset links handed to the SMTP server or the webhook outbox since start',
@@ -114,6 +108,24 @@ export function createMetrics(sources: MetricsSources) {
       this.inc(sources.passwordResets?.()?.failures ?? 0);
     },
   });
+
+  /** Takes the sources their owners provide; the Redis gauge exists only where Redis is configured. */
+  function provide(more: Partial<MetricsSources>) {
+    Object.assign(sources, more);
+    const redisUp = more.redisUp;
+    if (redisUp) {
+      new Gauge({
+        name: 'sessiond_redis_up',
+        help: 'Whether Redis answers a PING (1) or not (0); the service serves either way',
+        registers: [registry],
+        aggregator: 'min',
+        async collect() {
+          this.set((await redisUp()) ? 1 : 0);
+        },
+      });
+    }
+  }
+  provide(initialSources);
 
   const telemetry: Telemetry = {
     signIn: (result) => signIns.inc({ result }),
@@ -164,5 +176,22 @@ export function createMetrics(sources: MetricsSources) {
     });
   }
 
-  return { registry, telemetry, register, recordRequest };
+  return { registry, telemetry, register, recordRequest, provide };
 }
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's metrics (observability/metrics.ts): telemetry for the units, sources they provide. */
+    metrics: Metrics;
+  }
+}
+
+/** The metrics, first of all units: every other one reports through them. */
+export const metricsPlugin = fp(
+  async (app) => {
+    app.decorate('metrics', createMetrics());
+  },
+  { name: 'sessiond-metrics' },
+);

@@ -42,7 +42,7 @@ export function createPasswordResetService(deps: PasswordResetServiceDeps) {
         await limiter.beginSignIn(budget);
       } catch (error) {
         if (!(error instanceof AppError) || error.code !== 'rate_limited') throw error;
-        throw new AppError('rate_limited', 'Too many password reset requests for this address; wait before asking again.', { headers: error.headers });
+        throw new AppError('rate_limited', 'Too many password reset requests for this address; wait before asking again.', { retryAfterSeconds: error.retryAfterSeconds });
       }
       await store.enqueue(normalized, clock.now());
     },

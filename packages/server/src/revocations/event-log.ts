@@ -1,8 +1,5 @@
 import type { SessionEvent, SessionEventType } from '../events/session-event.ts';
 
-/** The events that end a session: what the revocation stream reports. */
-export const sessionEndTypes: readonly SessionEventType[] = ['session.revoked', 'session.expired'];
-
 /** An opaque, durable place in the session-events feed (see FeedLog). */
 export type LogPosition = string;
 
@@ -29,5 +26,5 @@ export interface EventLog {
    */
   after(position: LogPosition, options: { limit: number; types?: readonly SessionEventType[] }): Promise<{ events: LogEvent[]; position: LogPosition; more: boolean }>;
   /** Events of `types` stamped at or after `sinceMs` with id > afterId, oldest first, at most `limit` (the snapshot). */
-  stampedSince(sinceMs: number, afterId: number, limit: number, types: readonly SessionEventType[]): Promise<SessionEvent[]>;
+  stampedSince(sinceMs: number, options: { afterId: number; limit: number; types: readonly SessionEventType[] }): Promise<SessionEvent[]>;
 }

@@ -20,7 +20,7 @@ export function createKyselyEventLog(db: Kysely<Database>, events: EventStore): 
         throw error;
       }
     },
-    async stampedSince(sinceMs, afterId, limit, types) {
+    async stampedSince(sinceMs, { afterId, limit, types }) {
       const rows = await db
         .selectFrom('session_events')
         .selectAll()

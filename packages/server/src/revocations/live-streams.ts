@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { AppConfig } from '../config.ts';
@@ -8,6 +9,7 @@ import { sessionEventStream } from '../sessions/session-event-stream.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { Dpop } from '../dpop/dpop-http.ts';
+import { backgroundErrorLogger } from '../observability/background-errors.ts';
 import { createKyselyEventLog } from './kysely-event-log.ts';
 import { revocationRoutes } from './revocation-routes.ts';
 import { revocationSchemas } from './revocation-schemas.ts';
@@ -73,3 +75,20 @@ export function createLiveStreams(deps: { db: Kysely<Database>; events: EventSto
     },
   };
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    liveStreams: LiveStreams;
+  }
+}
+
+/**
+ * The live streams, created before the units that poke them (revocation sync, sessions); their
+ * routes, and with them their close hooks, are registered with the other routes (http/routes.ts).
+ */
+export const liveStreamsPlugin = fp(
+  async (app) => {
+    app.decorate('liveStreams', createLiveStreams({ db: app.database.db, events: app.stores.events, clock: app.clock, config: app.config, onError: backgroundErrorLogger(app.log) }));
+  },
+  { name: 'sessiond-live-streams', dependencies: ['sessiond-database', 'sessiond-stores'] },
+);

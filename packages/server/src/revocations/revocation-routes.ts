@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import type { SessionEvent } from '../events/session-event.ts';
+import { isSessionEnd, sessionEndTypes, type SessionEvent } from '../events/session-event.ts';
 import { problemResponses, ref } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
-import { InvalidLogPositionError, sessionEndTypes, type EventLog, type LogEvent } from './event-log.ts';
+import { InvalidLogPositionError, type EventLog, type LogEvent } from './event-log.ts';
 import { formatCursor, parseCursor, RevocationList, RevocationListQuery, type StreamCursor } from './revocation-schemas.ts';
 import { requireServiceKey } from '../service-keys/require-service-key.ts';
 import type { ServiceKeyStore } from '../service-keys/service-key-store.ts';
@@ -30,7 +30,6 @@ const SNAPSHOT_ID = Symbol('snapshot');
 const SNAPSHOT_MAX = 100_000;
 /** Clocks of instances disagree a little: the snapshot reaches this much further back. */
 const CLOCK_SLACK_MS = 60_000;
-const isEnd = (e: SessionEvent) => e.type === 'session.revoked' || e.type === 'session.expired';
 const endJson = (e: SessionEvent) => {
   // Only session ends are read here (sessionEndTypes); each names its session. One without would be a bug.
   if (e.sessionId === null) throw new Error(`event ${e.id} (${e.type}) has no session`);
@@ -86,7 +85,7 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationRoutesOptions
   async function snapshot(): Promise<SessionEvent[]> {
     const out: SessionEvent[] = [];
     for (let afterId = 0; out.length < SNAPSHOT_MAX; ) {
-      const page = await log.stampedSince(retentionStartMs(), afterId, PAGE, sessionEndTypes);
+      const page = await log.stampedSince(retentionStartMs(), { afterId, limit: PAGE, types: sessionEndTypes });
       out.push(...page);
       if (page.length < PAGE) break;
       afterId = page.at(-1)!.id;
@@ -115,7 +114,7 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationRoutesOptions
       cursor = typeof rawCursor === 'string' ? parseCursor(rawCursor) : undefined;
       if (!cursor) throw new AppError('validation_failed', 'Last-Event-ID must be an id received from this stream.');
     }
-    if (registry.isClosing) throw new AppError('service_unavailable', 'The server is shutting down.', { headers: { 'retry-after': '1' } });
+    if (registry.isClosing) throw new AppError('service_unavailable', 'The server is shutting down.', { retryAfterSeconds: 1 });
     // Older than the token lifetime: nothing after it can matter any more than the snapshot says.
     const reset = cursor !== undefined && cursor.issuedAtMs < retentionStartMs();
     if (reset) cursor = undefined;
@@ -128,7 +127,7 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationRoutesOptions
       stream!.send('revoked', JSON.stringify(endJson(e)), position === SNAPSHOT_ID ? formatCursor(0, '0') : formatCursor(clock.now(), position));
     const unsubscribe = await hub.subscribe((events) => {
       for (const e of events) {
-        if (!isEnd(e)) continue;
+        if (!isSessionEnd(e.type)) continue;
         if (buffer) buffer.push(e);
         else sendEnd(e, e.position);
       }

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { ref } from '../http/problem.ts';
 import { SessionId } from '../sessions/session-schemas.ts';
 
 /**
@@ -42,7 +43,7 @@ export const Revocation = Type.Object(
 
 export const RevocationList = Type.Object(
   {
-    data: Type.Array(Type.Unsafe<{ sessionId: string; userId: string; reason: string; endedAt: string }>({ $ref: 'Revocation#' })),
+    data: Type.Array(ref(Revocation)),
     next: Type.String({ description: 'Pass as `after` to get what follows.' }),
     reset: Type.Optional(Type.Boolean({ description: 'True when `after` was older than what is retained: this page restarts from the snapshot.' })),
   },

@@ -1,4 +1,4 @@
-import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { postgresTimeouts, preparedOnPostgres } from '../database/database.ts';
 import type { Database, SessionTable } from '../database/tables.ts';
 import { appendEvents } from '../events/kysely-event-store.ts';
@@ -47,6 +47,14 @@ function revocationEvents(ids: Array<{ id: string; userId: string }>, reason: Re
 }
 
 /**
+ * The one SQL definition of an active session: not revoked, inside its absolute lifetime and inside
+ * its idle timeout (session.ts states the same rule in code). Every "active" read and every
+ * revocation uses it; "ended" is its negation.
+ */
+const isActive = (window: { nowMs: number; idleCutoffMs: number }) => (eb: ExpressionBuilder<Database, 'sessions'>) =>
+  eb.and([eb('revoked_at', 'is', null), eb('expires_at', '>', window.nowMs), eb('last_active_at', '>', window.idleCutoffMs)]);
+
+/**
  * SQL for the session store. Every state change writes its events (the audit log and webhook
  * outbox) in the same transaction, so an event exists exactly when its change committed.
  */
@@ -71,22 +79,29 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     if (!isPostgres) return;
     await sql`select set_config('lock_timeout', ${`${postgresTimeouts.lockMs}ms`}, true), set_config('statement_timeout', ${`${postgresTimeouts.statementMs}ms`}, true)`.execute(trx);
   };
-  // The list's and the count's statements, built once for this dialect (Kysely builds and compiles
-  // a query on every call: about a fifth of a list's CPU); the same conditions as active() below.
-  const param = (n: number) => (isPostgres ? `$${n}` : '?');
-  const activeWhere = `user_id = ${param(1)} and revoked_at is null and expires_at > ${param(2)} and last_active_at > ${param(3)}`;
-  // On PostgreSQL, named prepared statements: parsed and planned once per connection.
-  const prepared = (text: string) => (isPostgres ? preparedOnPostgres(text) : text);
-  const activeRowsSql = prepared(`select * from sessions where ${activeWhere} limit ${param(4)}`);
-  const countActiveSql = prepared(`select count(*) as n from sessions where ${activeWhere}`);
-  // Every "active" query carries the same three conditions; built once here.
   const active = (userId: string, window: { nowMs: number; idleCutoffMs: number }) =>
-    db
-      .selectFrom('sessions')
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', window.nowMs)
-      .where('last_active_at', '>', window.idleCutoffMs);
+    db.selectFrom('sessions').where('user_id', '=', userId).where(isActive(window));
+
+  // The list's and the count's statements, compiled once for this dialect from the same active()
+  // query as every other read (Kysely builds and compiles a query on every call: about a fifth of a
+  // list's CPU). Compiled with marker values; where each marker landed says which parameter goes
+  // where, so the SQL text comes from the one definition above, not a hand-written copy.
+  // On PostgreSQL they run as named prepared statements: parsed and planned once per connection.
+  const marker = { userId: '\u0000sessiond-user', nowMs: -101, idleCutoffMs: -102, limit: -103 } as const;
+  type Bound = { userId: string; nowMs: number; idleCutoffMs: number; limit?: number };
+  const compileOnce = (query: { compile(): CompiledQuery }) => {
+    const compiled = query.compile();
+    const keys = compiled.parameters.map((value) => {
+      const key = (Object.keys(marker) as (keyof typeof marker)[]).find((k) => marker[k] === value);
+      if (key === undefined) throw new Error(`session store: unexpected parameter in a precompiled statement: ${compiled.sql}`);
+      return key;
+    });
+    const text = isPostgres ? preparedOnPostgres(compiled.sql) : compiled.sql;
+    return (values: Bound) => CompiledQuery.raw(text, keys.map((k) => values[k]));
+  };
+  const markerWindow = { nowMs: marker.nowMs, idleCutoffMs: marker.idleCutoffMs };
+  const activeRowsQuery = compileOnce(active(marker.userId, markerWindow).selectAll().limit(marker.limit));
+  const countActiveQuery = compileOnce(active(marker.userId, markerWindow).select((eb) => eb.fn.countAll().as('n')));
 
   const insert = (executor: Kysely<Database>, s: SessionRecord) =>
     executor
@@ -127,9 +142,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           .selectFrom('sessions')
           .select('id')
           .where('user_id', '=', s.userId)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', limit.window.nowMs)
-          .where('last_active_at', '>', limit.window.idleCutoffMs)
+          .where(isActive(limit.window))
           .orderBy('last_active_at', 'asc')
           .orderBy('id', 'asc')
           .execute();
@@ -159,7 +172,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
       // The usual case, a user with a few devices: every active row in one statement built once,
       // without ORDER BY (SQLite sorts the id tie-break in a temporary B-tree, the larger part of
       // the statement's time), sorted and paged here; the length is the total, so no COUNT.
-      const all = await db.executeQuery<Selectable<SessionTable>>(CompiledQuery.raw(activeRowsSql, [userId, window.nowMs, window.idleCutoffMs, SORT_HERE_MAX + 1]));
+      const all = await db.executeQuery<Selectable<SessionTable>>(activeRowsQuery({ userId, ...window, limit: SORT_HERE_MAX + 1 }));
       if (all.rows.length <= SORT_HERE_MAX) {
         const sorted = all.rows.sort(byListOrder);
         return { sessions: sorted.slice(page.offset, page.offset + page.limit).map(toRecord), total: sorted.length };
@@ -179,13 +192,8 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
 
     async listAll(userId, filter, window, page) {
       let q = db.selectFrom('sessions').where('user_id', '=', userId);
-      if (filter === 'active') {
-        q = q.where('revoked_at', 'is', null).where('expires_at', '>', window.nowMs).where('last_active_at', '>', window.idleCutoffMs);
-      } else if (filter === 'ended') {
-        q = q.where((eb) =>
-          eb.or([eb('revoked_at', 'is not', null), eb('expires_at', '<=', window.nowMs), eb('last_active_at', '<=', window.idleCutoffMs)]),
-        );
-      }
+      if (filter === 'active') q = q.where(isActive(window));
+      else if (filter === 'ended') q = q.where((eb) => eb.not(isActive(window)(eb)));
       const [rows, count] = await Promise.all([
         q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'asc').limit(page.limit).offset(page.offset).execute(),
         q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
@@ -196,16 +204,14 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     async countAllActive(window) {
       const row = await db
         .selectFrom('sessions')
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', window.nowMs)
-        .where('last_active_at', '>', window.idleCutoffMs)
+        .where(isActive(window))
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
 
     async countActive(userId, window) {
-      const result = await db.executeQuery<{ n: number | string }>(CompiledQuery.raw(countActiveSql, [userId, window.nowMs, window.idleCutoffMs]));
+      const result = await db.executeQuery<{ n: number | string }>(countActiveQuery({ userId, ...window }));
       return Number(result.rows[0]!.n);
     },
 
@@ -263,9 +269,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           .set({ revoked_at: window.nowMs, revoke_reason: reason })
           .where('id', '=', sessionId)
           .where('user_id', '=', userId)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', window.nowMs)
-          .where('last_active_at', '>', window.idleCutoffMs)
+          .where(isActive(window))
           .returning('id')
           .execute();
         if (rows.length !== 1) return false;
@@ -281,9 +285,7 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           .updateTable('sessions')
           .set({ revoked_at: window.nowMs, revoke_reason: reason })
           .where('user_id', '=', userId)
-          .where('revoked_at', 'is', null)
-          .where('expires_at', '>', window.nowMs)
-          .where('last_active_at', '>', window.idleCutoffMs);
+          .where(isActive(window));
         if (options.exceptSessionId) query = query.where('id', '!=', options.exceptSessionId);
         const ids = (await query.returning('id').execute()).map((r) => r.id);
         await appendEvents(trx, revocationEvents(ids.map((id) => ({ id, userId })), reason, window.nowMs));

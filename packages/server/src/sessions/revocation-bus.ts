@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { postgresTimeouts, settledWithin } from '../database/database.ts';
+import { canonicalUuidRegex } from '../http/uuid.ts';
 
 /**
  * Push channels that tell other processes "these sessions were just revoked", so their caches
@@ -30,7 +31,6 @@ const LISTEN_PING_INTERVAL_MS = 5000;
 const PG_CHANNEL = 'sessiond_revocations';
 /** PostgreSQL NOTIFY payloads are limited to 8000 bytes: 100 UUIDs as JSON is about 3.9 KB. */
 const CHUNK = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function chunks(ids: string[]): string[][] {
   const out: string[][] = [];
@@ -42,7 +42,7 @@ function chunks(ids: string[]): string[][] {
 function parseIds(payload: string): string[] {
   try {
     const value = JSON.parse(payload) as unknown;
-    return Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string' && UUID.test(x)) : [];
+    return Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string' && canonicalUuidRegex.test(x)) : [];
   } catch {
     return [];
   }
@@ -202,7 +202,7 @@ export function createClusterBus(): RevocationBus {
     async start(h) {
       process.on('message', (msg: unknown) => {
         const m = msg as { type?: unknown; ids?: unknown };
-        if (m?.type === 'sessiond:revoked' && Array.isArray(m.ids)) h.onRevoked(m.ids.filter((x): x is string => typeof x === 'string' && UUID.test(x)));
+        if (m?.type === 'sessiond:revoked' && Array.isArray(m.ids)) h.onRevoked(m.ids.filter((x): x is string => typeof x === 'string' && canonicalUuidRegex.test(x)));
       });
     },
     async close() {},

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { EventStore, FeedPosition, SessionEventType } from '../events/session-event.ts';
+import { sessionEndTypes, type EventStore, type FeedPosition } from '../events/session-event.ts';
 import type { SessionCache } from './session-cache.ts';
 
 export interface RevocationFeedOptions {
@@ -9,9 +9,6 @@ export interface RevocationFeedOptions {
   /** More revocations than this in one poll: the cache is cleared instead of tombstoned one by one. */
   batchLimit: number;
 }
-
-/** The events after which a cached session must be refused: every revocation path writes one of them. */
-export const revocationEventTypes: readonly SessionEventType[] = ['session.revoked', 'session.expired'];
 
 /**
  * Tells this process about revocations made by other processes, by reading the session-event feed
@@ -65,7 +62,7 @@ export class RevocationFeed {
       let position = this.position ?? (await this.events.feedHead());
       let seen = 0;
       for (;;) {
-        const page = await this.events.feedAfter(position, { limit: this.options.pageSize, types: revocationEventTypes });
+        const page = await this.events.feedAfter(position, { limit: this.options.pageSize, types: sessionEndTypes });
         seen += page.events.length;
         if (seen > this.options.batchLimit) this.cache.clear();
         else this.cache.markRevoked(page.events.flatMap((e) => (e.sessionId === null ? [] : [e.sessionId])));

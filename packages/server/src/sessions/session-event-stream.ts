@@ -3,7 +3,7 @@ import { BEARER, principalOf, requireBearer } from '../http/authenticate.ts';
 import { DPOP_SCHEME, type Dpop } from '../dpop/dpop-http.ts';
 import { problemResponses } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
-import type { SessionEvent } from '../events/session-event.ts';
+import { isSessionEnd, type SessionEvent } from '../events/session-event.ts';
 import type { SessionEventHub } from '../revocations/session-event-hub.ts';
 import { SseStream, type SseRegistry } from '../revocations/sse.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
@@ -64,7 +64,7 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
         if (e.userId !== userId || stream.isClosed) continue;
         if (e.type === 'session.created' && e.sessionId !== sessionId) {
           stream.send('session.created', JSON.stringify({ sessionId: e.sessionId, createdAt: iso(e.occurredAtMs) }));
-        } else if (e.type === 'session.revoked' || e.type === 'session.expired') {
+        } else if (isSessionEnd(e.type)) {
           ended(e);
         } else if (e.type === 'refresh_token.unbound_use') {
           stream.send('session.unbound_use', JSON.stringify({ sessionId: e.sessionId, at: iso(e.occurredAtMs) }));

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { ref } from '../http/problem.ts';
 import { UuidInput } from '../http/uuid.ts';
 
 /** A session id: a UUID in any case (answered in lower case); anything else is malformed (400). */
@@ -51,7 +52,7 @@ export const Session = Type.Object(
     expiresAt: Type.String({ format: 'date-time', description: 'When the session ends without further activity (idle or absolute limit, whichever is sooner).' }),
     ipAddress: Type.Union([Type.String(), Type.Null()]),
     userAgent: Type.Union([Type.String(), Type.Null()]),
-    device: Type.Unsafe<{ browser: string | null; os: string | null; type: 'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown' }>({ $ref: 'Device#' }),
+    device: ref(Device),
     isCurrent: Type.Boolean({ description: 'True for the session of the token used (or of currentSessionId when given).' }),
     dpopBound: Type.Boolean({ description: 'Bound to a key its device holds (DPoP, RFC 9449): a copied refresh or access token is useless without that key.' }),
     ...unboundUseFields,
@@ -72,8 +73,8 @@ export const PaginationMeta = Type.Object(
 
 export const SessionList = Type.Object(
   {
-    data: Type.Array(Type.Unsafe<import('typebox').Static<typeof Session>>({ $ref: 'Session#' })),
-    meta: Type.Unsafe<import('typebox').Static<typeof PaginationMeta>>({ $ref: 'PaginationMeta#' }),
+    data: Type.Array(ref(Session)),
+    meta: ref(PaginationMeta),
   },
   { $id: 'SessionList', additionalProperties: false, examples: [{ data: [exampleSession], meta: { page: 1, limit: 20, total: 1, totalPages: 1 } }] },
 );

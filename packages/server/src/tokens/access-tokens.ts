@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../clock.ts';
+import { canonicalUuidRegex } from '../http/uuid.ts';
 import { isCanonicalBase64url } from './base64url.ts';
 import { retireAfterMs, type KeyMaterial } from './key-store.ts';
 
@@ -41,7 +42,6 @@ const TOKEN_TYPE = 'at+jwt';
 export const MAX_TOKEN_LENGTH = 4096;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const JKT = /^[A-Za-z0-9_-]{43}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class InvalidTokenError extends Error {}
 
@@ -254,7 +254,7 @@ export function createAccessTokens(initialKeys: KeyMaterial, options: AccessToke
         throw new InvalidTokenError('token verification failed');
       }
       const { sub, sid, exp, cnf } = payload as JWTPayload & { sid?: unknown; cnf?: { jkt?: unknown } };
-      if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sid) || typeof exp !== 'number') {
+      if (typeof sub !== 'string' || typeof sid !== 'string' || !canonicalUuidRegex.test(sid) || typeof exp !== 'number') {
         throw new InvalidTokenError('token claims are malformed');
       }
       // A confirmation we cannot read is refused, never ignored: ignoring it would turn a bound

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { CANONICAL_UUID_SOURCE } from '../http/uuid.ts';
 import { isCanonicalBase64url } from './base64url.ts';
 
 /**
@@ -18,7 +19,8 @@ export interface ParsedRefreshToken {
   mac: Buffer;
 }
 
-const SHAPE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,8})\.([A-Za-z0-9_-]{43})$/;
+// `\\.` in the template: a literal dot in the expression (a bare `\.` would become any character).
+const SHAPE = new RegExp(`^(${CANONICAL_UUID_SOURCE})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})$`);
 
 export function newRefreshSalt(): string {
   return crypto.randomBytes(32).toString('base64url');
