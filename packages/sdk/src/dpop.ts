@@ -71,19 +71,39 @@ export function isBoundAccessToken(token: string): boolean {
 }
 
 /**
+ * The DPoP error a response names, where RFC 9449 puts it: a resource request's 401 in its
+ * `WWW-Authenticate: DPoP error="…"` challenge (§7.1), a token endpoint's 400 (sign-up, sign-in,
+ * refresh; §5, §8) in its body: sessiond's problem type, or an OAuth server's `error` member.
+ */
+async function dpopErrorOf(response: Response): Promise<'use_dpop_nonce' | 'invalid_dpop_proof' | undefined> {
+  if (response.status === 401) {
+    return /^DPoP\b.*\berror="(use_dpop_nonce|invalid_dpop_proof)"/.exec(response.headers.get('www-authenticate') ?? '')?.[1] as 'use_dpop_nonce' | 'invalid_dpop_proof' | undefined;
+  }
+  if (response.status !== 400 || !/json/i.test(response.headers.get('content-type') ?? '')) return undefined;
+  try {
+    // A clone: the caller still reads the body of an answer not retried.
+    const body = (await response.clone().json()) as { type?: unknown; error?: unknown };
+    const named = typeof body.type === 'string' ? /^urn:sessiond:problem:(use-dpop-nonce|invalid-dpop-proof)$/.exec(body.type)?.[1]?.replaceAll('-', '_') : body.error;
+    return named === 'use_dpop_nonce' || named === 'invalid_dpop_proof' ? named : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Whether a refused request is worth one more try with a new proof, learning what the server said:
  * a (new) server nonce (`use_dpop_nonce`, RFC 9449 §8), or, for a refused proof, the server's time
  * (`Date`) when this device's clock is off by more than a few seconds (an `iat` outside the
  * server's window would otherwise refuse every proof of a device with a wrong clock).
  */
-function retryReason(response: Response, signer: DpopSigner, state: { nonce: string | undefined }, usedOffsetMs: number): boolean {
-  const challenge = response.headers.get('www-authenticate') ?? '';
+async function retryReason(response: Response, signer: DpopSigner, state: { nonce: string | undefined }, usedOffsetMs: number): Promise<boolean> {
+  const error = response.ok ? undefined : await dpopErrorOf(response);
   const nonce = response.headers.get('dpop-nonce');
-  if (/error="use_dpop_nonce"/.test(challenge) && nonce) {
+  if (error === 'use_dpop_nonce' && nonce) {
     state.nonce = nonce;
     return true;
   }
-  if (response.status === 401 && /^DPoP error="invalid_dpop_proof"/.test(challenge)) {
+  if (error === 'invalid_dpop_proof') {
     const serverMs = Date.parse(response.headers.get('date') ?? '');
     const offsetMs = serverMs - Date.now();
     // Compared with the offset this request's proof was made with (not the current one: a request
@@ -129,7 +149,7 @@ export function withDpop(keyPair: CryptoKeyPair, options: { fetchApi?: FetchAPI 
     const target = String(url);
     const usedOffsetMs = signer.clockOffsetMs;
     let response = await fetchApi(url, (await prepare(signer, target, init, state.nonce)).init);
-    if (retryReason(response, signer, state, usedOffsetMs)) {
+    if (await retryReason(response, signer, state, usedOffsetMs)) {
       response = await fetchApi(url, (await prepare(signer, target, init, state.nonce)).init);
       state.nonce = response.headers.get('dpop-nonce') ?? state.nonce;
     }
@@ -153,7 +173,7 @@ export function dpopMiddleware(keyPair: CryptoKeyPair): Middleware {
       return { url, init: prepared };
     },
     post: async ({ fetch: send, url, init, response }) => {
-      if (!retryReason(response, signer, state, usedOffsets.get(init) ?? signer.clockOffsetMs)) return undefined;
+      if (!(await retryReason(response, signer, state, usedOffsets.get(init) ?? signer.clockOffsetMs))) return undefined;
       const retried = await send(url, (await prepare(signer, url, init, state.nonce)).init);
       state.nonce = retried.headers.get('dpop-nonce') ?? state.nonce;
       return retried;

@@ -51,9 +51,14 @@ export type SessionStreamEvent =
   /** A device signed in to the account. */
   | { type: 'session.created'; sessionId: string; createdAt: string }
   /** A session ended; `current` is true for the caller's own session, and then the stream closes. */
-  | { type: 'session.ended'; sessionId: string; reason: string; endedAt: string; current: boolean };
+  | { type: 'session.ended'; sessionId: string; reason: string; endedAt: string; current: boolean }
+  /**
+   * A key-bound session's refresh token was presented without a proof by its key, and refused
+   * (refresh_token.unbound_use): the session's `lastUnboundUseAt` in the list moved.
+   */
+  | { type: 'session.unbound_use'; sessionId: string; at: string };
 
-const TYPES = new Set(['ready', 'session.created', 'session.ended']);
+const TYPES = new Set(['ready', 'session.created', 'session.ended', 'session.unbound_use']);
 
 /**
  * Live changes to the caller's sessions, as an async iterator over one connection:

@@ -11,8 +11,15 @@ export const errorCatalogue = {
   invalid_token: { status: 401, title: 'Invalid or expired access token' },
   invalid_credentials: { status: 401, title: 'Invalid email or password' },
   invalid_refresh_token: { status: 401, title: 'Invalid refresh token' },
-  invalid_dpop_proof: { status: 401, title: 'Invalid DPoP proof' },
-  use_dpop_nonce: { status: 401, title: 'DPoP nonce required' },
+  // DPoP (RFC 9449): these two answer by where the proof was presented. At a resource request (a
+  // bound access token, §7.1) they are 401 challenges with `WWW-Authenticate: DPoP error=…`. At the
+  // token endpoints (sign-up, sign-in, refresh: the RFC's authorization server, §5) they are token
+  // endpoint errors, 400 (RFC 6749 §5.2), the nonce demand with a DPoP-Nonce header (§8): there the
+  // request, not a credential, is what is wrong. (A bound refresh token presented without its key,
+  // or with a valid proof by another key, is not a proof error: the token is what is refused, 401
+  // invalid_refresh_token like every refused refresh token, so a thief learns nothing.)
+  invalid_dpop_proof: { status: 401, tokenEndpointStatus: 400, title: 'Invalid DPoP proof' },
+  use_dpop_nonce: { status: 401, tokenEndpointStatus: 400, title: 'DPoP nonce required' },
   invalid_admin_key: { status: 401, title: 'Invalid or missing admin API key' },
   wrong_password: { status: 403, title: 'The password is incorrect' },
   invalid_service_key: { status: 401, title: 'Invalid or missing service key' },
@@ -33,7 +40,7 @@ export const errorCatalogue = {
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   service_unavailable: { status: 503, title: 'Service temporarily unavailable' },
-} as const satisfies Record<string, { status: number; title: string }>;
+} as const satisfies Record<string, { status: number; title: string; tokenEndpointStatus?: number }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
@@ -47,11 +54,13 @@ export class AppError extends Error {
   /** When the caller may try again (rate limits, a brief outage); whole seconds, at least 1. */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options: { retryAfterSeconds?: number | undefined; cause?: unknown } = {}) {
+  /** `atTokenEndpoint`: answered by sign-up, sign-in or refresh (the catalogue's tokenEndpointStatus, if the code has one). */
+  constructor(code: ErrorCode, detail?: string, options: { retryAfterSeconds?: number | undefined; cause?: unknown; atTokenEndpoint?: boolean } = {}) {
     super(detail ?? errorCatalogue[code].title, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
-    this.status = errorCatalogue[code].status;
+    const entry: { status: number; tokenEndpointStatus?: number } = errorCatalogue[code];
+    this.status = (options.atTokenEndpoint ? entry.tokenEndpointStatus : undefined) ?? entry.status;
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

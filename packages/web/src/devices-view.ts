@@ -1,6 +1,6 @@
 import { confirmAndRun } from './confirm-dialog.ts';
 import { byId, h } from './dom.ts';
-import { describeError, deviceName, deviceTypeLabel, exactTime, plural, signInMethod, timeAgo } from './format.ts';
+import { describeError, deviceName, deviceTypeLabel, exactTime, plural, signInMethod, timeAgo, unboundUseWarning } from './format.ts';
 import { deviceIcons } from './icons.ts';
 import { ResponseError, type Session, type SessionList } from './sdk.ts';
 import type { SessionClient } from './session-client.ts';
@@ -125,6 +125,10 @@ export function createDevicesView(client: SessionClient): DevicesView {
           h('span', { class: 'meta-item' }, 'Active ', session.isCurrent ? 'now' : timeElement(session.lastActiveAt)),
           h('span', { class: 'meta-item' }, 'Signed in ', method ? `${method} ` : '', timeElement(session.createdAt)),
         ),
+        // Someone holds a copy of this session's refresh token (refresh_token.unbound_use): say so on the device.
+        session.lastUnboundUseAt
+          ? h('p', { class: 'device-warning', role: 'note' }, unboundUseWarning(session.unboundUseCount ?? 1), ' ', timeElement(session.lastUnboundUseAt), '.')
+          : null,
       ),
       signOut,
     );

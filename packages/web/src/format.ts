@@ -119,6 +119,16 @@ function sentence(text: string): string {
   return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
+/**
+ * The warning on a device whose refresh token someone tried to use without the device's key (the
+ * session's unboundUseCount): the key kept them out, but a copy of the token exists somewhere.
+ * The time follows (a <time> element, in words).
+ */
+export function unboundUseWarning(count: number): string {
+  const times = count === 1 ? '' : ` (${plural(count, 'time')})`;
+  return `Someone tried to use this session's refresh token without its key${times}; the key kept them out. If that was not you, this device may have malware: sign it out and change your password. Latest attempt:`;
+}
+
 /** "1 other device", "3 other devices". */
 export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : pluralForm}`;

@@ -174,8 +174,8 @@ export class SessionClient {
 
   /**
    * Listens to GET /sessions/events while signed in: `onChange` when the account's device list
-   * changed (a device signed in or out, or the stream (re)connected, when anything may have
-   * changed), and the end of this session at once, with the service's reason. Reconnects with
+   * changed (a device signed in or out, a device's refresh token was tried without its key, or the
+   * stream (re)connected, when anything may have changed), and the end of this session at once, with the service's reason. Reconnects with
    * back-off (1 s doubling to 30 s, reset once connected) until `signal` aborts or the session ends.
    */
   async watch(options: { onChange: () => void; signal: AbortSignal }): Promise<void> {
@@ -189,7 +189,7 @@ export class SessionClient {
             options.onChange();
           } else if (event.type === 'session.created') {
             options.onChange();
-          } else if (event.current) {
+          } else if (event.type === 'session.ended' && event.current) {
             if (this.endingHere === 0) {
               this.end('ended', event.reason);
               // The ended session's refresh cookie is useless now, and only the service can clear it

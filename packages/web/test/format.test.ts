@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeError, deviceName, exactTime, plural, signInMethod, timeAgo } from '../src/format.ts';
+import { describeError, deviceName, exactTime, plural, signInMethod, timeAgo, unboundUseWarning } from '../src/format.ts';
 import { FetchError, ResponseError } from '../src/sdk.ts';
 
 const now = Date.parse('2026-11-27T12:00:00Z');
@@ -49,6 +49,11 @@ describe('what the page says', () => {
     assert.equal(describeError(await ResponseError.fromResponse(new Response('<html>', { status: 502, statusText: 'Bad Gateway' }))), 'The service had a problem and could not do that. Please try again in a moment.');
     assert.match(describeError(new FetchError(new TypeError('fetch failed'))), /Could not reach the service/);
     assert.doesNotMatch(describeError(new Error('{"x":1}')), /[{}]/);
+  });
+
+  test('the warning on a device whose refresh token was tried without its key', () => {
+    assert.match(unboundUseWarning(1), /^Someone tried to use this session's refresh token without its key; the key kept them out\./);
+    assert.match(unboundUseWarning(3), /without its key \(3 times\);/);
   });
 
   test('counts', () => {

@@ -226,7 +226,7 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Sign in with email and password (every sign-in is a new session)
    *
-   * Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body. With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof's key: `tokenType` is `DPoP`, its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions).
+   * Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body. With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof's key: `tokenType` is `DPoP`, its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions). An invalid proof is 400 `invalid_dpop_proof`; when nonces are required, 400 `use_dpop_nonce` with the nonce in `DPoP-Nonce` (RFC 9449 §5, §8).
    *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
@@ -241,7 +241,7 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Sign in with email and password (every sign-in is a new session)
    *
-   * Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body. With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof's key: `tokenType` is `DPoP`, its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions).
+   * Wrong email and wrong password get the same 401. Attempts are limited per account (429 with `Retry-After`, doubling up to 60 s); a client that signed in to the account before presents its device cookie (`sessiond_device`, set by every successful sign-in) and has a budget of its own. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body. With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof's key: `tokenType` is `DPoP`, its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions). An invalid proof is 400 `invalid_dpop_proof`; when nonces are required, 400 `use_dpop_nonce` with the nonce in `DPoP-Nonce` (RFC 9449 §5, §8).
    */
   async authControllerLogin(
     requestParameters: AuthControllerLoginRequest,
@@ -305,7 +305,7 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Exchange a refresh token for new tokens (same session; the old refresh token is used up)
    *
-   * Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. Replaying the previous token within the grace window returns the same new token; an older token revokes the session. A key-bound session needs a `DPoP` proof by its key; without one its refresh token is refused like an invalid one (and recorded as `refresh_token.unbound_use`).
+   * Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. Replaying the previous token within the grace window returns the same new token; an older token revokes the session. A key-bound session needs a `DPoP` proof by its key; without one, or with a valid proof by another key, its refresh token is refused like an invalid one (401, recorded as `refresh_token.unbound_use`). An invalid proof is 400 `invalid_dpop_proof` (or `use_dpop_nonce` with `DPoP-Nonce`), whatever the token (RFC 9449 §5, §8).
    *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
@@ -320,7 +320,7 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Exchange a refresh token for new tokens (same session; the old refresh token is used up)
    *
-   * Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. Replaying the previous token within the grace window returns the same new token; an older token revokes the session. A key-bound session needs a `DPoP` proof by its key; without one its refresh token is refused like an invalid one (and recorded as `refresh_token.unbound_use`).
+   * Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. Replaying the previous token within the grace window returns the same new token; an older token revokes the session. A key-bound session needs a `DPoP` proof by its key; without one, or with a valid proof by another key, its refresh token is refused like an invalid one (401, recorded as `refresh_token.unbound_use`). An invalid proof is 400 `invalid_dpop_proof` (or `use_dpop_nonce` with `DPoP-Nonce`), whatever the token (RFC 9449 §5, §8).
    */
   async authControllerRefresh(
     requestParameters: AuthControllerRefreshRequest,
@@ -333,7 +333,7 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Create an account and sign in (starts a session)
    *
-   * Duplicate email (case-insensitive): 409. Password of 8 to 128 characters. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body. With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof's key: `tokenType` is `DPoP`, its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions).
+   * Duplicate email (case-insensitive): 409. Password of 8 to 128 characters. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body. With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof's key: `tokenType` is `DPoP`, its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions). An invalid proof is 400 `invalid_dpop_proof`; when nonces are required, 400 `use_dpop_nonce` with the nonce in `DPoP-Nonce` (RFC 9449 §5, §8).
    *
    * Resolves to the raw response (`raw`) and its body (`value()`); rejects with ResponseError on a non-2xx answer.
    */
@@ -348,7 +348,7 @@ export class AuthApi extends runtime.BaseAPI {
   /**
    * Create an account and sign in (starts a session)
    *
-   * Duplicate email (case-insensitive): 409. Password of 8 to 128 characters. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body. With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof's key: `tokenType` is `DPoP`, its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions).
+   * Duplicate email (case-insensitive): 409. Password of 8 to 128 characters. With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body. With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof's key: `tokenType` is `DPoP`, its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions). An invalid proof is 400 `invalid_dpop_proof`; when nonces are required, 400 `use_dpop_nonce` with the nonce in `DPoP-Nonce` (RFC 9449 §5, §8).
    */
   async authControllerRegister(
     requestParameters: AuthControllerRegisterRequest,

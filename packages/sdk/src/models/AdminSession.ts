@@ -22,6 +22,15 @@ export interface AdminSession {
   /** Bound to a device key (DPoP). */
   dpopBound: boolean;
   /**
+   * How many times this session's refresh token was presented without a proof by its key, and refused (refresh_token.unbound_use).
+   */
+  unboundUseCount?: number;
+  /**
+   * When the latest of those attempts was refused.
+   * @format date-time
+   */
+  lastUnboundUseAt?: Date;
+  /**
    * How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).
    */
   authMethod: string;
@@ -68,6 +77,8 @@ export function AdminSessionFromJSONTyped(json: any, ignoreDiscriminator: boolea
     'userAgent': json['userAgent'],
     'device': DeviceFromJSON(json['device']),
     'dpopBound': json['dpopBound'],
+    'unboundUseCount': json['unboundUseCount'] == null ? undefined : json['unboundUseCount'],
+    'lastUnboundUseAt': json['lastUnboundUseAt'] == null ? undefined : (new Date(json['lastUnboundUseAt'])),
     'authMethod': json['authMethod'],
     'active': json['active'],
     'revokedAt': (json['revokedAt'] == null ? json['revokedAt'] : (new Date(json['revokedAt']))),
@@ -93,6 +104,8 @@ export function AdminSessionToJSONTyped(value?: AdminSession | null, ignoreDiscr
     'userAgent': value['userAgent'],
     'device': DeviceToJSON(value['device']),
     'dpopBound': value['dpopBound'],
+    'unboundUseCount': value['unboundUseCount'],
+    'lastUnboundUseAt': value['lastUnboundUseAt'] == null ? value['lastUnboundUseAt'] : value['lastUnboundUseAt'].toISOString(),
     'authMethod': value['authMethod'],
     'active': value['active'],
     'revokedAt': (value['revokedAt'] == null ? value['revokedAt'] : value['revokedAt'].toISOString()),

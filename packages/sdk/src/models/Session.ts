@@ -27,6 +27,15 @@ export interface Session {
    */
   dpopBound: boolean;
   /**
+   * How many times this session's refresh token was presented without a proof by its key, and refused (refresh_token.unbound_use).
+   */
+  unboundUseCount?: number;
+  /**
+   * When the latest of those attempts was refused.
+   * @format date-time
+   */
+  lastUnboundUseAt?: Date;
+  /**
    * How the user signed in: `password` (sessiond's sign-in), or what the application's backend said when it issued the session (e.g. `oauth:google`, `saml`, `magic_link`).
    */
   authMethod: string;
@@ -65,6 +74,8 @@ export function SessionFromJSONTyped(json: any, ignoreDiscriminator: boolean): S
     'device': DeviceFromJSON(json['device']),
     'isCurrent': json['isCurrent'],
     'dpopBound': json['dpopBound'],
+    'unboundUseCount': json['unboundUseCount'] == null ? undefined : json['unboundUseCount'],
+    'lastUnboundUseAt': json['lastUnboundUseAt'] == null ? undefined : (new Date(json['lastUnboundUseAt'])),
     'authMethod': json['authMethod'],
   };
 }
@@ -87,6 +98,8 @@ export function SessionToJSONTyped(value?: Session | null, ignoreDiscriminator: 
     'device': DeviceToJSON(value['device']),
     'isCurrent': value['isCurrent'],
     'dpopBound': value['dpopBound'],
+    'unboundUseCount': value['unboundUseCount'],
+    'lastUnboundUseAt': value['lastUnboundUseAt'] == null ? value['lastUnboundUseAt'] : value['lastUnboundUseAt'].toISOString(),
     'authMethod': value['authMethod'],
   };
 }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { UuidInput } from '../http/uuid.ts';
-import { Device, PaginationMeta, SessionAuthMethod, SessionId } from '../sessions/session-schemas.ts';
+import { Device, PaginationMeta, SessionAuthMethod, SessionId, unboundUseFields } from '../sessions/session-schemas.ts';
 import { ref } from '../http/problem.ts';
 import { EmailString } from '../http/text-schemas.ts';
 import { sessionEventTypes, type SessionEventType } from '../events/session-event.ts';
@@ -35,6 +35,7 @@ export const AdminSession = Type.Object(
     userAgent: Type.Union([Type.String(), Type.Null()]),
     device: ref(Device),
     dpopBound: Type.Boolean({ description: 'Bound to a device key (DPoP).' }),
+    ...unboundUseFields,
     authMethod: SessionAuthMethod,
     active: Type.Boolean(),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),

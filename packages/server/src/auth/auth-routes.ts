@@ -56,7 +56,8 @@ export const tokenJson = (t: IssuedTokens, { refreshInBody = true }: { refreshIn
 
 const dpopNote =
   ' With a `DPoP` proof header (RFC 9449: ES256 or EdDSA), the session is bound to the proof\'s key: `tokenType` is `DPoP`, ' +
-  'its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions).';
+  'its refresh needs a proof by the same key and its access token is sent as `Authorization: DPoP` with a proof (README, Device-bound sessions). ' +
+  'An invalid proof is 400 `invalid_dpop_proof`; when nonces are required, 400 `use_dpop_nonce` with the nonce in `DPoP-Nonce` (RFC 9449 §5, §8).';
 
 const browserTransportNote =
   ' With the header `X-Refresh-Transport: cookie` (browsers), the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /auth/refresh and left out of the body.';
@@ -120,7 +121,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       description:
         'Send {refreshToken} in the body, or (browsers) an empty object with the refresh cookie and `X-Refresh-Transport: cookie`. ' +
         'Replaying the previous token within the grace window returns the same new token; an older token revokes the session. ' +
-        'A key-bound session needs a `DPoP` proof by its key; without one its refresh token is refused like an invalid one (and recorded as `refresh_token.unbound_use`).',
+        'A key-bound session needs a `DPoP` proof by its key; without one, or with a valid proof by another key, its refresh token is refused like an invalid one (401, recorded as `refresh_token.unbound_use`). ' +
+        'An invalid proof is 400 `invalid_dpop_proof` (or `use_dpop_nonce` with `DPoP-Nonce`), whatever the token (RFC 9449 §5, §8).',
       body: ref(RefreshBody),
       headers: RefreshTransportHeaders,
       cookies: RefreshCookie,
@@ -129,8 +131,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   }, async (request, reply) => {
     const presented = request.body.refreshToken ?? refreshCookie.read(request);
     try {
-      // The proof is checked first, whatever the token: its refusal says nothing about the token.
-      const proof = await dpop.proofOf(request, reply);
+      // The proof is checked first, whatever the token: its refusal (400) says nothing about the token.
+      const proof = await dpop.refreshProof(request, reply);
       const tokens = await auth.refresh(presented, clientOf(request), { dpopJkt: proof?.jkt });
       return sendTokens(request, reply, tokens);
     } catch (error) {

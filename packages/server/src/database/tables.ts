@@ -36,6 +36,9 @@ export interface SessionTable {
   refresh_rotated_at: number | null;
   /** RFC 7638 thumbprint of the device key the session is bound to (DPoP); null when unbound. */
   dpop_jkt: string | null;
+  /** Refreshes of this key-bound session refused for want of its key (refresh_token.unbound_use), and the latest. */
+  unbound_use_count: ColumnType<number, number | undefined, number>;
+  last_unbound_use_at: ColumnType<number | null, number | null | undefined, number | null>;
   /** How the user signed in: 'password', or what the issuing backend said ('oauth:google', 'saml'…). */
   auth_method: string;
 }

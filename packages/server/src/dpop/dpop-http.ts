@@ -31,11 +31,18 @@ export interface DpopDeps {
 }
 
 /**
+ * Where a proof was presented, which decides how a refusal is answered (errors.ts): at a token
+ * endpoint (sign-up, sign-in, refresh; RFC 9449 §5) a 400 token-endpoint error, at a resource
+ * request (a bound access token; §7.1) a 401 with a `WWW-Authenticate: DPoP` challenge.
+ */
+type ProofSite = 'token_endpoint' | 'resource';
+
+/**
  * DPoP at the HTTP edge: reads the `DPoP` header, builds what the proof must match from the request
  * (method and external URL: Fastify's protocol and host honour TRUST_PROXY, so behind a trusted
  * proxy the URL the client signed is the one compared), runs the checks of dpop-proof.ts, the nonce
- * and the replay check, and turns refusals into problem details with a `WWW-Authenticate: DPoP`
- * challenge (RFC 9449 §7.1) and, for nonces, a `DPoP-Nonce` header.
+ * and the replay check, and turns refusals into problem details as RFC 9449 answers them where the
+ * proof was presented (ProofSite), with a `DPoP-Nonce` header for nonce demands.
  */
 export function createDpop(deps: DpopDeps, options: DpopOptions) {
   const algs = DPOP_ALGORITHMS.join(' ');
@@ -43,28 +50,31 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
   const externalUrl = (request: FastifyRequest) => `${publicBase ?? `${request.protocol}://${request.host}`}${request.url}`;
   const challenge = (error: string) => `DPoP error="${error}", algs="${algs}"`;
   // A refusal carries the server's time in `Date` (from the injected clock): a client whose clock is
-  // off by more than the iat window can correct its proofs' iat from it (the SDK does, once). The
-  // headers go on the reply here, at the edge; the error handler keeps them on the problem answer.
-  const refuse = (reply: FastifyReply, error: DpopProofError) => {
+  // off by more than the iat window can correct its proofs' iat from it (the SDK does, once). Only a
+  // resource request's 401 carries the WWW-Authenticate challenge (RFC 9449 §7.1; a token
+  // endpoint's 400 names its error in the body, §5 and §8). The headers go on the reply here, at the
+  // edge; the error handler keeps them on the problem answer.
+  const refuse = (reply: FastifyReply, error: DpopProofError, site: ProofSite) => {
     reply.header('date', new Date(deps.clock.now()).toUTCString());
-    if (error.error === 'use_dpop_nonce') reply.header('www-authenticate', challenge('use_dpop_nonce')).header('dpop-nonce', deps.nonces.issue());
-    else reply.header('www-authenticate', challenge('invalid_dpop_proof'));
-    return new AppError(error.error, error.message);
+    if (site === 'resource') reply.header('www-authenticate', challenge(error.error));
+    if (error.error === 'use_dpop_nonce') reply.header('dpop-nonce', deps.nonces.issue());
+    return new AppError(error.error, error.message, { atTokenEndpoint: site === 'token_endpoint' });
   };
 
   /**
    * Verifies the request's DPoP proof; undefined when it has none. With `accessToken`, the proof
-   * must also hash it (`ath`). Every refusal is an AppError (invalid_dpop_proof, use_dpop_nonce).
+   * must also hash it (`ath`). Every refusal is an AppError (invalid_dpop_proof, use_dpop_nonce)
+   * answered as `site` wants it.
    */
-  async function proofOf(request: FastifyRequest, reply: FastifyReply, check: { accessToken?: string } = {}): Promise<VerifiedProof | undefined> {
+  async function proofOf(request: FastifyRequest, reply: FastifyReply, site: ProofSite, check: { accessToken?: string } = {}): Promise<VerifiedProof | undefined> {
     const header = request.headers.dpop;
     if (header === undefined) return undefined;
     // Node joins repeated headers with ", ": more than one proof is refused by the JWT shape check.
-    if (typeof header !== 'string') throw refuse(reply, new DpopProofError('Send exactly one DPoP proof.'));
+    if (typeof header !== 'string') throw refuse(reply, new DpopProofError('Send exactly one DPoP proof.'), site);
     const nowMs = deps.clock.now();
     let proof: VerifiedProof;
     try {
-      proof = await verifyDpopProof(header, {
+      proof = verifyDpopProof(header, {
         method: request.method,
         url: externalUrl(request),
         accessToken: check.accessToken,
@@ -81,7 +91,7 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
         throw new DpopProofError('This DPoP proof was already used (replayed jti).');
       }
     } catch (error) {
-      if (error instanceof DpopProofError) throw refuse(reply, error);
+      if (error instanceof DpopProofError) throw refuse(reply, error, site);
       if (error instanceof ReplayCacheFullError) throw new AppError('service_unavailable', 'Too many DPoP proofs in flight; retry shortly.', { retryAfterSeconds: 1 });
       throw error;
     }
@@ -91,16 +101,21 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
 
   return {
     options,
-    proofOf,
+
+    /**
+     * The proof of a refresh (a token endpoint): undefined without one. Checked before the token,
+     * whatever the token: an invalid proof is refused as such (400) and says nothing about the token.
+     */
+    refreshProof: (request: FastifyRequest, reply: FastifyReply) => proofOf(request, reply, 'token_endpoint'),
 
     /**
      * The key a new session is to be bound to (sign-up, sign-in: RFC 9449 §5): the thumbprint of the
      * request's proof key, or undefined for an unbound session, which REQUIRE_DPOP refuses.
      */
     async bindingOf(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
-      const proof = await proofOf(request, reply);
+      const proof = await proofOf(request, reply, 'token_endpoint');
       if (!proof && options.required) {
-        throw refuse(reply, new DpopProofError('This server binds every session to a device key: send a DPoP proof (RFC 9449) with this request.'));
+        throw refuse(reply, new DpopProofError('This server binds every session to a device key: send a DPoP proof (RFC 9449) with this request.'), 'token_endpoint');
       }
       return proof?.jkt;
     },
@@ -120,9 +135,9 @@ export function createDpop(deps: DpopDeps, options: DpopOptions) {
         reply.header('www-authenticate', challenge('invalid_token'));
         throw new AppError('invalid_token', 'This access token is bound to a key: send Authorization: DPoP <token> with a DPoP proof.');
       }
-      const proof = await proofOf(request, reply, { accessToken: token });
-      if (!proof) throw refuse(reply, new DpopProofError('A DPoP proof is required with the DPoP scheme.'));
-      if (proof.jkt !== claims.jkt) throw refuse(reply, new DpopProofError('The DPoP proof is signed by another key than the one the token is bound to.'));
+      const proof = await proofOf(request, reply, 'resource', { accessToken: token });
+      if (!proof) throw refuse(reply, new DpopProofError('A DPoP proof is required with the DPoP scheme.'), 'resource');
+      if (proof.jkt !== claims.jkt) throw refuse(reply, new DpopProofError('The DPoP proof is signed by another key than the one the token is bound to.'), 'resource');
     },
   };
 }

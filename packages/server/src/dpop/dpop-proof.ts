@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, type JWK, type JWTPayload } from 'jose';
 
 /**
  * DPoP proofs (RFC 9449 §4): a JWT the client signs with its own private key for one request. This
@@ -13,11 +12,14 @@ import { calculateJwkThumbprint, decodeProtectedHeader, type JWK, type JWTPayloa
  * possession of anything. ES256 is what WebCrypto offers in every browser; EdDSA (Ed25519) in Node.
  */
 export const DPOP_ALGORITHMS = ['ES256', 'EdDSA'] as const;
-/** The key shape each algorithm must carry: no other curve or key type is imported. */
+/**
+ * The key shape each algorithm must carry: no other curve or key type is imported. `members` are
+ * the RFC 7638 required members, in lexicographic order (the thumbprint's order).
+ */
 const KEY_SHAPES: Record<(typeof DPOP_ALGORITHMS)[number], { kty: string; crv: string; members: string[]; digest: string | null }> = {
   // ES256 signatures are r||s (IEEE P1363, RFC 7518 §3.4), 64 bytes; Ed25519 ones 64 bytes too.
-  ES256: { kty: 'EC', crv: 'P-256', members: ['kty', 'crv', 'x', 'y'], digest: 'sha256' },
-  EdDSA: { kty: 'OKP', crv: 'Ed25519', members: ['kty', 'crv', 'x'], digest: null },
+  ES256: { kty: 'EC', crv: 'P-256', members: ['crv', 'kty', 'x', 'y'], digest: 'sha256' },
+  EdDSA: { kty: 'OKP', crv: 'Ed25519', members: ['crv', 'kty', 'x'], digest: null },
 };
 /** Private or symmetric key members (RFC 7517/7518): their presence refuses the proof outright. */
 const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -39,19 +41,31 @@ const JTI_SHAPE = /^[\x21-\x7e]{8,200}$/;
 const importedKeys = new Map<string, { key: crypto.KeyObject; jkt: string }>();
 const IMPORTED_KEYS_MAX = 10_000;
 
-async function importProofKey(jwk: Record<string, unknown>, shape: (typeof KEY_SHAPES)[keyof typeof KEY_SHAPES]): Promise<{ key: crypto.KeyObject; jkt: string }> {
-  const { members } = shape;
-  // The RFC 7638 member set, in lexicographic order: equal strings mean equal keys.
-  const canonical = JSON.stringify(Object.fromEntries([...members].sort().map((m) => [m, jwk[m]])));
+function importProofKey(jwk: Record<string, unknown>, shape: (typeof KEY_SHAPES)[keyof typeof KEY_SHAPES]): { key: crypto.KeyObject; jkt: string } {
+  // The RFC 7638 input: the required members in lexicographic order, no whitespace (what
+  // JSON.stringify writes for an object built in that order). Equal strings mean equal keys, so it
+  // is also the cache's key.
+  const members: Record<string, unknown> = {};
+  for (const m of shape.members) members[m] = jwk[m];
+  const canonical = JSON.stringify(members);
   const hit = importedKeys.get(canonical);
   if (hit) return hit;
-  const publicJwk = JSON.parse(canonical) as JWK;
   // Throws on a malformed key (coordinates not on the curve, bad encoding): the proof is refused.
-  const key = crypto.createPublicKey({ key: publicJwk as crypto.JsonWebKey, format: 'jwk' });
-  const entry = { key, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
+  const key = crypto.createPublicKey({ key: members as crypto.JsonWebKey, format: 'jwk' });
+  const entry = { key, jkt: crypto.createHash('sha256').update(canonical).digest('base64url') };
   if (importedKeys.size >= IMPORTED_KEYS_MAX) importedKeys.delete(importedKeys.keys().next().value as string);
   importedKeys.set(canonical, entry);
   return entry;
+}
+
+/** A base64url JSON segment of a JWT as an object; undefined when it is not one. */
+function jsonSegment(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why a proof was refused. `use_dpop_nonce`: valid otherwise, but a (fresh) server nonce is needed. */
@@ -96,6 +110,12 @@ export function htuOf(url: string): string | undefined {
   }
 }
 
+/** The URL up to its query or fragment. */
+function withoutQuery(url: string): string {
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
 /** base64url(SHA-256(access token)): the `ath` claim. */
 export function accessTokenHash(accessToken: string): string {
   return crypto.createHash('sha256').update(accessToken, 'ascii').digest('base64url');
@@ -107,15 +127,16 @@ const equal = (a: string, b: string) => {
   return x.length === y.length && crypto.timingSafeEqual(x, y);
 };
 
-/** Runs every check of RFC 9449 §4.3 but the replay and nonce ones; throws DpopProofError. */
-export async function verifyDpopProof(proof: string, expect: ProofExpectations): Promise<VerifiedProof> {
+/**
+ * Runs every check of RFC 9449 §4.3 but the replay and nonce ones; throws DpopProofError.
+ * Synchronous, and with nothing but node:crypto on the way (no jose, no WebCrypto promise): every
+ * bound request runs it, and the one signature verification is already most of its cost.
+ */
+export function verifyDpopProof(proof: string, expect: ProofExpectations): VerifiedProof {
   if (proof.length > MAX_PROOF_LENGTH || !JWT_SHAPE.test(proof)) throw new DpopProofError('The DPoP proof is not a compact JWT.');
-  let header;
-  try {
-    header = decodeProtectedHeader(proof);
-  } catch {
-    throw new DpopProofError('The DPoP proof header is malformed.');
-  }
+  const [encodedHeader, encodedPayload, encodedSignature] = proof.split('.') as [string, string, string];
+  const header = jsonSegment(encodedHeader);
+  if (!header) throw new DpopProofError('The DPoP proof header is malformed.');
   // Checked before any key is imported: the algorithm list, then the key's shape. A JWK carrying
   // private material means the client leaked its key; refusing it keeps that key from ever binding.
   const alg = header.alg as (typeof DPOP_ALGORITHMS)[number];
@@ -131,30 +152,29 @@ export async function verifyDpopProof(proof: string, expect: ProofExpectations):
   // No header extension is understood here, so any `crit` (and the unencoded-payload `b64`, RFC
   // 7797) refuses the proof (RFC 7515 §4.1.11).
   if ('crit' in header || 'b64' in header) throw new DpopProofError('The DPoP proof uses a header extension this server does not support.');
-  let payload: JWTPayload;
-  let jkt: string;
+  let imported: { key: crypto.KeyObject; jkt: string };
+  let valid: boolean;
   try {
     // The signature, checked with node:crypto synchronously against the header's own key (imported
     // once per key, above): the algorithm is the pinned one the key shape was checked against.
     // jose's jwtVerify with EmbeddedJWK does the same through WebCrypto at about 3.5 times the cost
     // (docs/BENCHMARKS.md), which matters here: every bound request verifies a proof.
-    const imported = await importProofKey(jwk, shape);
-    jkt = imported.jkt;
-    const [encodedHeader, encodedPayload, encodedSignature] = proof.split('.') as [string, string, string];
+    imported = importProofKey(jwk, shape);
     const signature = Buffer.from(encodedSignature, 'base64url');
     const input = Buffer.from(`${encodedHeader}.${encodedPayload}`, 'ascii');
-    const valid = signature.length === 64 && crypto.verify(shape.digest, input, { key: imported.key, dsaEncoding: 'ieee-p1363' }, signature);
-    if (!valid) throw new Error('bad signature');
-    payload = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8')) as JWTPayload;
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new Error('payload is not an object');
+    valid = signature.length === 64 && crypto.verify(shape.digest, input, { key: imported.key, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
-    throw new DpopProofError('The DPoP proof signature or key is invalid.');
+    valid = false;
   }
-  const { htm, htu, iat, jti, ath, nonce } = payload as JWTPayload & Record<string, unknown>;
+  const payload = valid ? jsonSegment(encodedPayload) : undefined;
+  if (!payload) throw new DpopProofError('The DPoP proof signature or key is invalid.');
+  const { jkt } = imported!;
+  const { htm, htu, iat, jti, ath, nonce } = payload;
   if (typeof jti !== 'string' || !JTI_SHAPE.test(jti)) throw new DpopProofError('The DPoP proof needs a "jti" of 8 to 200 characters.');
   if (htm !== expect.method) throw new DpopProofError('The DPoP proof "htm" does not match the request method.');
-  const expectedHtu = htuOf(expect.url);
-  if (typeof htu !== 'string' || expectedHtu === undefined || htuOf(htu) !== expectedHtu) {
+  // The usual case costs a string comparison: the client signed exactly the URL without its query.
+  // Otherwise both are normalised (RFC 9449 §4.3 step 9) and compared.
+  if (typeof htu !== 'string' || (htu !== withoutQuery(expect.url) && (htuOf(htu) === undefined || htuOf(htu) !== htuOf(expect.url)))) {
     throw new DpopProofError('The DPoP proof "htu" does not match the request URL.');
   }
   // Both directions bounded: a proof dated in the future could be pre-generated by malware and used

@@ -29,10 +29,13 @@ export interface ProblemOptions {
   retryAfterSeconds?: number | undefined;
   /** Other headers the answer needs (405's Allow). */
   headers?: Record<string, string>;
+  /** The catalogue's alternative status the error chose (AppError.status: DPoP at a token endpoint). */
+  status?: number;
 }
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, options: ProblemOptions = {}) {
-  const { status, title } = errorCatalogue[code];
+  const { title } = errorCatalogue[code];
+  const status = options.status ?? errorCatalogue[code].status;
   const body: Problem = { type: problemType(code), title, status, detail, ...(options.errors ? { errors: options.errors } : {}) };
   const headers: Record<string, string> = { ...options.headers };
   if (options.retryAfterSeconds !== undefined) headers['retry-after'] = String(options.retryAfterSeconds);
@@ -59,7 +62,7 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseU
     // An answer before the body was read: read the rest first, so the client can read the answer.
     drainUnreadBody(request, reply);
     if (error instanceof AppError) {
-      return sendProblem(reply, error.code, error.message, { retryAfterSeconds: error.retryAfterSeconds });
+      return sendProblem(reply, error.code, error.message, { retryAfterSeconds: error.retryAfterSeconds, status: error.status });
     }
     const mapped = error.code ? fastifyCodes[error.code] : undefined;
     if (mapped === 'validation_failed' && error.validation) {

@@ -43,9 +43,20 @@ export const routesPlugin = fp(
         directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'], 'upgrade-insecure-requests': null },
       },
     });
-    // CORS is off unless origins are configured; credentials are never needed (bearer tokens).
+    // CORS is off unless origins are configured; credentials are never needed (bearer tokens). A
+    // cross-origin script can read only the headers exposed here: DPoP clients need DPoP-Nonce, the
+    // WWW-Authenticate challenge and Date (a refused proof's server time; RFC 9449 §7.1, §8). CORS
+    // headers go only to requests from a configured origin, so an answer to a request without Origin
+    // (the only kind the fast path serves) carries the same headers on both paths.
     if (config.corsOrigins.length > 0) {
-      await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], maxAge: 600 });
+      const allowed = new Set(config.corsOrigins);
+      await app.register(cors, {
+        origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin) ? origin : false),
+        methods: ['GET', 'POST', 'DELETE'],
+        allowedHeaders: ['authorization', 'content-type', 'dpop'],
+        exposedHeaders: ['dpop-nonce', 'www-authenticate', 'date', 'retry-after', 'x-request-id'],
+        maxAge: 600,
+      });
     }
     const sharedSchemas = [Problem, ...authSchemas, ...sessionSchemas, ...adminSchemas, ...issuedSessionSchemas, ...passwordResetSchemas, ...live.schemas];
     for (const schema of sharedSchemas) app.addSchema(schema);

@@ -30,6 +30,8 @@ function toRecord(row: Selectable<SessionTable>): SessionRecord {
     refreshSalt: row.refresh_salt,
     refreshRotatedAtMs: row.refresh_rotated_at === null ? null : Number(row.refresh_rotated_at),
     dpopJkt: row.dpop_jkt ?? null,
+    unboundUseCount: Number(row.unbound_use_count),
+    lastUnboundUseAtMs: row.last_unbound_use_at === null ? null : Number(row.last_unbound_use_at),
     authMethod: row.auth_method,
   };
 }
@@ -118,6 +120,8 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
           refresh_salt: s.refreshSalt,
           refresh_rotated_at: s.refreshRotatedAtMs,
           dpop_jkt: s.dpopJkt,
+          unbound_use_count: s.unboundUseCount,
+          last_unbound_use_at: s.lastUnboundUseAtMs,
           auth_method: s.authMethod,
         })
         .execute();
@@ -230,7 +234,22 @@ export function createKyselySessionStore(db: Kysely<Database>, options: { dialec
     },
 
     async recordUnboundUse(sessionId, userId, atMs, data) {
-      await appendEvents(db, [{ type: 'refresh_token.unbound_use', sessionId, userId, reason: null, occurredAtMs: atMs, data }]);
+      // The session's summary and the event in one transaction: the devices list and the audit log
+      // never disagree. The latest time never moves back (attempts may be recorded out of order).
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('sessions')
+          .set((eb) => ({
+            unbound_use_count: eb('unbound_use_count', '+', 1),
+            last_unbound_use_at: eb.fn.coalesce(
+              eb.case().when('last_unbound_use_at', '>', atMs).then(eb.ref('last_unbound_use_at')).else(atMs).end(),
+              eb.val(atMs),
+            ),
+          }))
+          .where('id', '=', sessionId)
+          .execute();
+        await appendEvents(trx, [{ type: 'refresh_token.unbound_use', sessionId, userId, reason: null, occurredAtMs: atMs, data }]);
+      });
     },
 
     async touch(sessionId, atMs) {

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { BEARER, principalOf, requireBearer } from '../http/authenticate.ts';
+import { DPOP_SCHEME, type Dpop } from '../dpop/dpop-http.ts';
 import { problemResponses } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
 import { isSessionEnd, type SessionEvent } from '../events/session-event.ts';
 import type { SessionEventHub } from '../revocations/session-event-hub.ts';
 import { SseStream, type SseRegistry } from '../revocations/sse.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
-import type { Dpop } from '../dpop/dpop-http.ts';
 import type { Clock } from '../clock.ts';
 import type { SessionService } from './session-service.ts';
 
@@ -24,7 +24,8 @@ export interface SessionEventStreamOptions {
 /**
  * GET /sessions/events: a signed-in device hears, as Server-Sent Events, when its own session ends
  * (`session.ended` with `current: true`, then the stream closes) and when the account's device list
- * changes (`session.created`, `session.ended` of another session). Browsers' EventSource cannot send
+ * changes (`session.created`, `session.ended` of another session, `session.unbound_use` when a
+ * key-bound session's refresh token was tried without its key: the list now warns on that device). Browsers' EventSource cannot send
  * a bearer token, so the devices page reads it with fetch. The stream also closes when the access
  * token it was opened with expires: the client reconnects with a fresh one, so a stream never
  * outlives the credential that opened it.
@@ -39,13 +40,15 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
       security: [{ 'JWT-auth': [] }],
       summary: "Live changes to the caller's sessions (Server-Sent Events)",
       description:
-        '`event: ready` once connected; `event: session.created` `{"sessionId","createdAt"}` when a device signs in; `event: session.ended` `{"sessionId","reason","endedAt","current"}` when a session ends (with `current: true` for the caller\'s own session, after which the stream closes). ' +
+        '`event: ready` once connected; `event: session.created` `{"sessionId","createdAt"}` when a device signs in; `event: session.ended` `{"sessionId","reason","endedAt","current"}` when a session ends (with `current: true` for the caller\'s own session, after which the stream closes); `event: session.unbound_use` `{"sessionId","at"}` when a key-bound session\'s refresh token was presented without its key (refused; the list shows `lastUnboundUseAt`). ' +
         `A comment line every ${heartbeatMs / 1000} seconds as a heartbeat. The stream closes when the access token expires; reconnect with a fresh one.`,
       response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...problemResponses(401) },
     },
   }, async (request, reply) => {
     const { userId, sessionId } = principalOf(request);
-    const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    // Either scheme: a key-bound token (Authorization: DPoP) ends its stream at its expiry too.
+    const authorization = request.headers.authorization ?? '';
+    const token = (BEARER.exec(authorization) ?? DPOP_SCHEME.exec(authorization))?.[1];
     const expiresAtMs = token ? accessTokens.verifyCached(token)?.expiresAtMs : undefined;
 
     reply.hijack();
@@ -63,6 +66,8 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
           stream.send('session.created', JSON.stringify({ sessionId: e.sessionId, createdAt: iso(e.occurredAtMs) }));
         } else if (isSessionEnd(e.type)) {
           ended(e);
+        } else if (e.type === 'refresh_token.unbound_use') {
+          stream.send('session.unbound_use', JSON.stringify({ sessionId: e.sessionId, at: iso(e.occurredAtMs) }));
         }
       }
     });

@@ -12,5 +12,7 @@ export const sessionJson = (s: SessionView) => ({
   device: s.device,
   isCurrent: s.isCurrent,
   dpopBound: s.dpopBound,
+  // Only on sessions that had such an attempt: every other session's JSON is as it was.
+  ...(s.unboundUse ? { unboundUseCount: s.unboundUse.count, lastUnboundUseAt: iso(s.unboundUse.lastAtMs) } : {}),
   authMethod: s.authMethod,
 });

@@ -33,6 +33,17 @@ const exampleSession = {
   authMethod: 'password',
 };
 
+/**
+ * Refused refreshes of a key-bound session for want of its key (event refresh_token.unbound_use):
+ * present only on a session that had some. Someone holds a copy of its refresh token (malware, a
+ * copied browser profile); the key kept it out, but the device's owner should know. Shared by the
+ * user's and the admin view of a session.
+ */
+export const unboundUseFields = {
+  unboundUseCount: Type.Optional(Type.Integer({ minimum: 1, description: "How many times this session's refresh token was presented without a proof by its key, and refused (refresh_token.unbound_use)." })),
+  lastUnboundUseAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the latest of those attempts was refused.' })),
+};
+
 export const Session = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
@@ -44,6 +55,7 @@ export const Session = Type.Object(
     device: ref(Device),
     isCurrent: Type.Boolean({ description: 'True for the session of the token used (or of currentSessionId when given).' }),
     dpopBound: Type.Boolean({ description: 'Bound to a key its device holds (DPoP, RFC 9449): a copied refresh or access token is useless without that key.' }),
+    ...unboundUseFields,
     authMethod: SessionAuthMethod,
   },
   { $id: 'Session', additionalProperties: false, examples: [exampleSession] },

@@ -30,6 +30,8 @@ export interface SessionView {
   isCurrent: boolean;
   /** Bound to a device key (DPoP): its refresh tokens and access tokens need proofs by that key. */
   dpopBound: boolean;
+  /** Refreshes refused for want of the session's key: someone holds a copy of its refresh token. */
+  unboundUse: { count: number; lastAtMs: number } | null;
   authMethod: string;
 }
 
@@ -137,6 +139,7 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
       device: parseDevice(record.userAgent),
       isCurrent: record.id === currentSessionId,
       dpopBound: record.dpopJkt !== null,
+      unboundUse: record.lastUnboundUseAtMs === null ? null : { count: record.unboundUseCount, lastAtMs: record.lastUnboundUseAtMs },
       authMethod: record.authMethod,
     };
   }
@@ -160,6 +163,8 @@ export function createSessionService(deps: SessionServiceDeps, options: SessionS
         refreshSalt: newRefreshSalt(),
         refreshRotatedAtMs: null,
         dpopJkt: binding.dpopJkt ?? null,
+        unboundUseCount: 0,
+        lastUnboundUseAtMs: null,
         authMethod,
       };
       const { created, evictedIds } = await store.create(

@@ -43,7 +43,8 @@ export interface SessionStore {
   rotateRefresh(sessionId: string, fromGeneration: number, atMs: number): Promise<boolean>;
   /**
    * Records (event refresh_token.unbound_use) that a genuine refresh token of a key-bound session
-   * was presented without a proof by its key; the session itself is left as it is.
+   * was presented without a proof by its key: the event, and on the session its count and latest
+   * time (unboundUseCount, lastUnboundUseAtMs); nothing else of the session changes.
    */
   recordUnboundUse(sessionId: string, userId: string, atMs: number, data: Record<string, unknown>): Promise<void>;
   /** Moves lastActiveAt forward (never backward). */

@@ -48,6 +48,13 @@ export interface SessionRecord {
   refreshRotatedAtMs: number | null;
   /** RFC 7638 thumbprint of the device key the session is bound to (DPoP, dpop/); null when unbound. */
   dpopJkt: string | null;
+  /**
+   * Refreshes of this key-bound session refused for want of its key (refresh_token.unbound_use): how
+   * many, and the latest. The devices list shows them: someone holds a copy of this session's
+   * refresh token.
+   */
+  unboundUseCount: number;
+  lastUnboundUseAtMs: number | null;
   authMethod: string;
 }
 

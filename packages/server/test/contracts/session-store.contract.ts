@@ -41,6 +41,8 @@ function session(userId: string, overrides: Partial<SessionRecord> = {}): Sessio
     refreshSalt: 'salt',
     refreshRotatedAtMs: null,
     dpopJkt: null,
+    unboundUseCount: 0,
+    lastUnboundUseAtMs: null,
     authMethod: 'password',
     ...overrides,
   };
@@ -163,6 +165,24 @@ export function sessionStoreContract(open: StoreFactory) {
     assert.equal(await s.sessions.rotateRefresh(r.id, 0, T0 + 2), false, 'stale generation loses');
     await s.sessions.revoke(r.id, userId, 'user_logout', activeWindow(policy, T0 + 3));
     assert.equal(await s.sessions.rotateRefresh(r.id, 1, T0 + 4), false, 'a revoked session never rotates');
+  });
+
+  test('recordUnboundUse: the event, and the count and latest time on the session (never moved back); nothing else changes', async (t) => {
+    const s = await open(t);
+    if (!s) return;
+    const userId = await seedUser(s.users);
+    const bound = session(userId, { dpopJkt: 'jkt-of-the-device-key' });
+    const other = session(userId);
+    await s.sessions.create(bound);
+    await s.sessions.create(other);
+    await s.sessions.recordUnboundUse(bound.id, userId, T0 + 20, { proof: 'missing' });
+    await s.sessions.recordUnboundUse(bound.id, userId, T0 + 10, { proof: 'other_key' }); // recorded late
+    assert.deepEqual(await s.sessions.get(bound.id), { ...bound, unboundUseCount: 2, lastUnboundUseAtMs: T0 + 20 });
+    assert.deepEqual(await s.sessions.get(other.id), other);
+    const { sessions: listed } = await s.sessions.listActive(userId, activeWindow(policy, T0 + 30), { offset: 0, limit: 10 });
+    assert.deepEqual(listed.map((r) => [r.id, r.unboundUseCount, r.lastUnboundUseAtMs]).sort(), [[bound.id, 2, T0 + 20], [other.id, 0, null]].sort());
+    const events = await s.events.list({ sessionId: bound.id, type: 'refresh_token.unbound_use' }, 10);
+    assert.deepEqual(events.map((e) => [e.occurredAtMs, e.data.proof]), [[T0 + 20, 'missing'], [T0 + 10, 'other_key']]);
   });
 
   test('touch only moves lastActiveAt forward', async (t) => {

@@ -114,6 +114,11 @@ describe('HTTP hardening', () => {
     assert.ok(env);
     const allowed = await env.http.request('OPTIONS', '/sessions', { headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    // DPoP clients (RFC 9449) send a DPoP header and must read DPoP-Nonce, the challenge and Date.
+    const dpop = await env.http.request('OPTIONS', '/auth/refresh', { headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, dpop' } });
+    assert.match(dpop.headers.get('access-control-allow-headers') ?? '', /\bdpop\b/);
+    const answer = await env.http.post('/auth/refresh', { refreshToken: 'x'.repeat(40) }, { headers: { origin: 'https://app.example.com' } });
+    assert.deepEqual((answer.headers.get('access-control-expose-headers') ?? '').split(',').map((h) => h.trim()).filter((h) => ['dpop-nonce', 'www-authenticate', 'date'].includes(h)).sort(), ['date', 'dpop-nonce', 'www-authenticate']);
     const other = await env.http.request('OPTIONS', '/sessions', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });

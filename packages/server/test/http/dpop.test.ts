@@ -1,12 +1,13 @@
 // test-tier: full (slow: 24 s of SQLite suites, measured on the loaded shared machine)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { backendNames } from '../helpers/backends.ts';
+import { backendNames, type BackendName } from '../helpers/backends.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { DeviceKey, jwtPayload, type ProofOptions } from '../helpers/dpop.ts';
 import { isProblem, registerUser, type HttpResult } from '../helpers/http.ts';
+import { openSse } from '../helpers/sse.ts';
 
 /**
  * Issue 17: sessions bound to a key the device holds (DPoP, RFC 9449), on both backends, through the
@@ -23,6 +24,15 @@ async function signUpBound(env: TestApp, key: DeviceKey) {
   const res = await env.http.post('/auth/register', { email: address, password }, { headers: { dpop: proof } });
   assert.equal(res.status, 201, res.text);
   return { ...(res.body as { sessionId: string; accessToken: string; refreshToken: string; tokenType: string }), email: address };
+}
+
+/** An app of the backend, a device key, and an account signed up bound to it. */
+async function startBound(t: TestContext, backend: BackendName) {
+  const env = await startApp(t, backend);
+  if (!env) return undefined;
+  const now = () => env.clock.now();
+  const key = await DeviceKey.generate(now);
+  return { env, now, key, bound: await signUpBound(env, key) };
 }
 
 /** GET path with the DPoP scheme and a proof made by `key` with `spoil` applied. */
@@ -104,11 +114,9 @@ for (const backend of backendNames) {
     });
 
     test('every failure case of RFC 9449 §4.3 is refused', async (t) => {
-      const env = await startApp(t, backend);
-      if (!env) return;
-      const now = () => env.clock.now();
-      const key = await DeviceKey.generate(now);
-      const bound = await signUpBound(env, key);
+      const started = await startBound(t, backend);
+      if (!started) return;
+      const { env, now, key, bound } = started;
       const token = bound.accessToken;
       const htu = `${env.url}/auth/me`;
       const good = { htm: 'GET', htu, iat: Math.floor(now() / 1000), jti: 'a-jti-long-enough' };
@@ -166,16 +174,55 @@ for (const backend of backendNames) {
       const badSignIn = await env.http.post('/auth/login', { email: 'x@example.com', password: 'whatever it is' }, {
         headers: { dpop: await key.proof({ htm: 'GET', htu: `${env.url}/auth/login` }) },
       });
-      assert.equal(badSignIn.status, 401);
+      assert.equal(badSignIn.status, 400, 'a token endpoint answers 400 (RFC 9449 §5)');
       assert.equal(problemCode(badSignIn), 'invalid-dpop-proof');
+      assert.equal(badSignIn.headers.get('www-authenticate'), null, 'no challenge: the request is wrong, not a credential');
+    });
+
+    test('at the token endpoints a bad proof is 400 invalid_dpop_proof (RFC 9449 §5), whatever the token; the session is untouched', async (t) => {
+      const started = await startBound(t, backend);
+      if (!started) return;
+      const { env, now, key, bound } = started;
+      const htu = `${env.url}/auth/refresh`;
+      const good = { htm: 'POST', htu, iat: Math.floor(now() / 1000), jti: 'a-jti-long-enough' };
+      const used = await key.proof({ htm: 'POST', htu });
+      // Sign-up refuses this proof (its htu is the refresh URL); refresh takes it (spending its jti)
+      // and refuses the bad token as a token (401). Replayed below, only the jti check refuses it.
+      assert.equal((await env.http.post('/auth/register', { email: email(), password }, { headers: { dpop: used } })).status, 400, 'htu of another endpoint');
+      const first = await refreshWith(env, 'not-a-refresh-token', used);
+      assert.equal(first.status, 401, 'a valid proof with a bad token: the token is refused');
+      assert.equal(problemCode(first), 'invalid-refresh-token');
+      const cases: Array<[string, () => Promise<string>]> = [
+        ['wrong htm', () => key.proof({ htm: 'PUT', htu })],
+        ['wrong htu', () => key.proof({ htm: 'POST', htu: `${env.url}/auth/login` })],
+        ['old iat', () => key.proof({ htm: 'POST', htu, iatMs: now() - 61_000 })],
+        ['future iat', () => key.proof({ htm: 'POST', htu, iatMs: now() + 61_000 })],
+        ['replayed jti', async () => used],
+        ['signature altered', async () => { const p = await key.proof({ htm: 'POST', htu }); return p.slice(0, -4) + (p.endsWith('AAAA') ? 'BBBB' : 'AAAA'); }],
+        ['alg none', async () => DeviceKey.unsigned({ typ: 'dpop+jwt', jwk: key.publicJwk }, good)],
+        ['HS256', async () => DeviceKey.hs256({ typ: 'dpop+jwt', jwk: key.publicJwk }, good, JSON.stringify(key.publicJwk))],
+        ['private key in the header', async () => key.proof({ htm: 'POST', htu, header: { jwk: await key.privateJwk() } })],
+        ['malformed JWK', () => key.proof({ htm: 'POST', htu, header: { jwk: { kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' } } })],
+      ];
+      for (const [name, make] of cases) {
+        for (const refreshToken of [bound.refreshToken, 'x'.repeat(40)]) {
+          const res = await refreshWith(env, refreshToken, await make());
+          assert.equal(res.status, 400, `${name}: ${res.text}`);
+          assert.equal(problemCode(res), 'invalid-dpop-proof', name);
+          assert.equal(res.body.status, 400, name);
+          assert.equal(res.headers.get('www-authenticate'), null, name);
+          assert.ok(res.headers.get('date'), `${name}: the server's time, for a client with a skewed clock`);
+        }
+      }
+      // None of that was a use of the token: nothing recorded, and the device refreshes with it.
+      assert.deepEqual(await env.app.sessiond.events.list({ sessionId: bound.sessionId, type: 'refresh_token.unbound_use' }, 10), []);
+      assert.equal((await refreshWith(env, bound.refreshToken, await key.proof({ htm: 'POST', htu }))).status, 200);
     });
 
     test('refresh: a bound session needs a proof by its key; a thief in another process is refused and recorded, the device goes on', async (t) => {
-      const env = await startApp(t, backend);
-      if (!env) return;
-      const now = () => env.clock.now();
-      const key = await DeviceKey.generate(now);
-      const bound = await signUpBound(env, key);
+      const started = await startBound(t, backend);
+      if (!started) return;
+      const { env, now, key, bound } = started;
       const htu = `${env.url}/auth/refresh`;
       // The thief: another OS process holding only the copied refresh token (no key), then its own key.
       const thiefKey = await DeviceKey.generate(now);
@@ -200,6 +247,18 @@ for (const backend of backendNames) {
       const audit = await env.http.get(`/admin/events?sessionId=${bound.sessionId}&type=refresh_token.unbound_use`, { headers: { 'x-admin-key': secret } });
       assert.equal(audit.status, 200, audit.text);
       assert.equal(audit.body.data.length, 2);
+      // And in the devices list, on that session only: how many attempts, and the latest.
+      const seen = await dpopGet(env, key, bound.accessToken, '/sessions');
+      assert.equal(seen.status, 200, seen.text);
+      const row = seen.body.data.find((s: any) => s.id === bound.sessionId);
+      assert.equal(row.unboundUseCount, 2);
+      assert.equal(row.lastUnboundUseAt, new Date(now()).toISOString());
+      const plain = await registerUser(env.http);
+      const plainList = await env.http.get('/sessions', { token: plain.accessToken });
+      assert.equal('unboundUseCount' in plainList.body.data[0] || 'lastUnboundUseAt' in plainList.body.data[0], false, 'absent where there was no attempt');
+      const adminView = await env.http.get(`/admin/users/${jwtPayload(bound.accessToken).sub}/sessions`, { headers: { 'x-admin-key': secret } });
+      assert.equal(adminView.status, 200, adminView.text);
+      assert.equal(adminView.body.data[0].unboundUseCount, 2);
 
       // The session was not extended or rotated: the real device refreshes with the same token, and on.
       let refreshToken = bound.refreshToken;
@@ -214,9 +273,25 @@ for (const backend of backendNames) {
       }
       // A bound session's refresh with a bad proof: the proof's own error, whatever the token.
       const stale = await refreshWith(env, refreshToken, await key.proof({ htm: 'POST', htu, iatMs: now() - 120_000 }));
+      assert.equal(stale.status, 400);
       assert.equal(problemCode(stale), 'invalid-dpop-proof');
       const list = await env.http.get('/sessions', { headers: { authorization: `DPoP ${(await refreshWith(env, refreshToken, await key.proof({ htm: 'POST', htu }))).body.accessToken}`, dpop: 'x' } });
       assert.equal(list.status, 401);
+    });
+
+    test("the device event stream of a bound token closes when that token expires, as a bearer token's does", { timeout: 60_000 }, async (t) => {
+      const env = await startApp(t, backend, { config: { accessTokenTtlSeconds: 2 } });
+      if (!env) return;
+      const key = await DeviceKey.generate(() => env.clock.now());
+      const bound = await signUpBound(env, key);
+      const url = `${env.url}/sessions/events`;
+      const stream = await openSse(url, { authorization: `DPoP ${bound.accessToken}`, dpop: await key.proof({ htm: 'GET', htu: url, accessToken: bound.accessToken }) });
+      t.after(() => stream.close());
+      assert.equal(stream.status, 200);
+      await stream.next('ready');
+      // Real time: the stream's timer runs to the token's expiry (2 s); generous bound for a loaded machine.
+      const closed = await Promise.race([stream.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000).unref())]);
+      assert.equal(closed, true, 'the stream outlived the access token that opened it');
     });
 
     test('server nonces: DPOP_REQUIRE_NONCE asks for one (use_dpop_nonce + DPoP-Nonce) and refuses stale ones', async (t) => {
@@ -226,16 +301,21 @@ for (const backend of backendNames) {
       const htu = `${env.url}/auth/register`;
       const body = { email: email(), password };
       const first = await env.http.post('/auth/register', body, { headers: { dpop: await key.proof({ htm: 'POST', htu }) } });
-      assert.equal(first.status, 401);
+      // A token endpoint's nonce demand (RFC 9449 §8): 400 use_dpop_nonce with DPoP-Nonce, no challenge.
+      assert.equal(first.status, 400);
       assert.equal(problemCode(first), 'use-dpop-nonce');
-      assert.match(first.headers.get('www-authenticate') ?? '', /^DPoP error="use_dpop_nonce"/);
+      assert.equal(first.headers.get('www-authenticate'), null);
       const nonce = first.headers.get('dpop-nonce');
       assert.ok(nonce);
       const second = await env.http.post('/auth/register', body, { headers: { dpop: await key.proof({ htm: 'POST', htu, nonce }) } });
       assert.equal(second.status, 201, second.text);
       assert.ok(second.headers.get('dpop-nonce'), 'a fresh nonce comes with every answer');
+      // A resource request's (RFC 9449 §9): 401 with the challenge and DPoP-Nonce.
       const forged = await dpopGet(env, key, second.body.accessToken, '/auth/me', { nonce: `${nonce.split('.')[0]}.${'A'.repeat(22)}` });
+      assert.equal(forged.status, 401);
       assert.equal(problemCode(forged), 'use-dpop-nonce');
+      assert.match(forged.headers.get('www-authenticate') ?? '', /^DPoP error="use_dpop_nonce"/);
+      assert.ok(forged.headers.get('dpop-nonce'));
       env.clock.advanceSeconds(150); // two slots later: stale
       const stale = await dpopGet(env, key, second.body.accessToken, '/auth/me', { nonce });
       assert.equal(stale.status, 401);
@@ -250,12 +330,12 @@ for (const backend of backendNames) {
       if (!env) return;
       const body = { email: email(), password };
       const refused = await env.http.post('/auth/register', body);
-      assert.equal(refused.status, 401);
+      assert.equal(refused.status, 400);
       assert.equal(problemCode(refused), 'invalid-dpop-proof');
       const key = await DeviceKey.generate(() => env.clock.now());
       const ok = await env.http.post('/auth/register', body, { headers: { dpop: await key.proof({ htm: 'POST', htu: `${env.url}/auth/register` }) } });
       assert.equal(ok.status, 201);
-      assert.equal((await env.http.post('/auth/login', body)).status, 401);
+      assert.equal((await env.http.post('/auth/login', body)).status, 400);
     });
 
     test('behind a trusted proxy, htu is the external URL (X-Forwarded-Proto and -Host)', async (t) => {
@@ -279,7 +359,7 @@ for (const backend of backendNames) {
       if (!env) return;
       const key = await DeviceKey.generate(() => env.clock.now());
       const refused = await env.http.post('/auth/register', { email: email(), password }, { headers: { dpop: await key.proof({ htm: 'POST', htu: `${env.url}/auth/register` }) } });
-      assert.equal(refused.status, 401);
+      assert.equal(refused.status, 400);
       assert.equal(problemCode(refused), 'invalid-dpop-proof');
       const res = await env.http.post('/auth/register', { email: email(), password }, { headers: { dpop: await key.proof({ htm: 'POST', htu: 'https://auth.example.com/auth/register' }) } });
       assert.equal(res.status, 201, res.text);

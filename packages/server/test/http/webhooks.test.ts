@@ -16,6 +16,7 @@ import { backendNames, openBackend, type BackendName } from '../helpers/backends
 import { TestClock } from '../helpers/clock.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { HttpClient, login, registerUser } from '../helpers/http.ts';
+import { DeviceKey } from '../helpers/dpop.ts';
 
 const SECRET = 'whk-test-secret-0123456789-abcdefghij';
 
@@ -171,6 +172,13 @@ for (const backend of backendNames) {
       const bPhone = await login(http, b);
       assert.equal((await http.delete(`/sessions/${bPhone.sessionId}`, { token: b.accessToken })).status, 200); // session.revoked
       const c = await registerUser(http);
+      // A key-bound session's refresh token presented without a proof by its key: refresh_token.unbound_use.
+      const key = await DeviceKey.generate(() => clock.now());
+      const d = await http.post('/auth/register', { email: `bound-${backend}@example.com`, password: 'correct horse battery staple' }, {
+        headers: { dpop: await key.proof({ htm: 'POST', htu: `${env.url}/auth/register` }) },
+      });
+      assert.equal(d.status, 201, d.text);
+      assert.equal((await http.post('/auth/refresh', { refreshToken: d.body.refreshToken })).status, 401);
       clock.advanceSeconds(3601);
       await app.sessiond.sessions.sweep({ retentionMs: 365 * 86_400_000, batchSize: 100, maxBatches: 10 }); // session.expired
 
@@ -196,6 +204,8 @@ for (const backend of backendNames) {
       assert.equal(find('session.revoked', bPhone.sessionId).reason, 'user_revoked');
       assert.equal(find('session.expired', c.sessionId).reason, 'idle_timeout');
       assert.equal(find('session.expired', b.sessionId).reason, 'idle_timeout');
+      const unbound = find('refresh_token.unbound_use', d.body.sessionId);
+      assert.deepEqual({ userId: unbound.userId, proof: unbound.data.proof, generation: unbound.data.generation }, { userId: d.body.user.id, proof: 'missing', generation: 0 });
 
       for (const request of receiver.requests) {
         assert.equal(request.headers['content-type'], 'application/json');

@@ -74,7 +74,7 @@ describe('RevocationFeed (on a real SQLite store)', () => {
     const events = createKyselyEventStore(handle.db, { dialect: 'sqlite' });
     await handle.db.insertInto('users').values({ id: 'u1', email: 'u1@example.com', name: null, password_hash: 'h', created_at: 0 }).execute();
     const add = async (id: string) =>
-      store.create({ id, userId: 'u1', createdAtMs: 0, lastActiveAtMs: 0, expiresAtMs: Number.MAX_SAFE_INTEGER, revokedAtMs: null, revokeReason: null, ipAddress: null, userAgent: null, refreshGeneration: 0, refreshSalt: 's', refreshRotatedAtMs: null, authMethod: 'password', dpopJkt: null });
+      store.create({ id, userId: 'u1', createdAtMs: 0, lastActiveAtMs: 0, expiresAtMs: Number.MAX_SAFE_INTEGER, revokedAtMs: null, revokeReason: null, ipAddress: null, userAgent: null, refreshGeneration: 0, refreshSalt: 's', refreshRotatedAtMs: null, authMethod: 'password', dpopJkt: null, unboundUseCount: 0, lastUnboundUseAtMs: null });
     const revokeAt = (id: string, atMs: number) => store.revoke(id, 'u1', 'user_revoked', { nowMs: atMs, idleCutoffMs: -1 });
     return { store, events, add, revokeAt };
   }
