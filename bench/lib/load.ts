@@ -64,12 +64,19 @@ function options(spec: LoadSpec, seconds: number): autocannon.Options {
   };
 }
 
+/**
+ * Loads whose prebuilt requests would not fit one wrk Lua script: Lua allows 65,536 constants per
+ * function, and each prebuilt request is one (bench:dpop prebuilds a fresh proof per request).
+ * Those run on autocannon, which takes any number of requests.
+ */
+const WRK_MAX_REQUESTS = 20_000;
+
 /** Runs several loads at once for `seconds`; resolves with one result per spec. */
 export async function runLoads(specs: LoadSpec[], seconds: number, record = true): Promise<LoadResult[]> {
   return Promise.all(
     specs.map(
       (spec) =>
-        wrkPath && !spec.overallRate ? runWrk(spec, seconds) : new Promise<LoadResult>((resolve, reject) => {
+        wrkPath && !spec.overallRate && spec.requests.length <= WRK_MAX_REQUESTS ? runWrk(spec, seconds) : new Promise<LoadResult>((resolve, reject) => {
           let latencies = new Float64Array(1 << 16);
           let n = 0;
           let failures = 0;
