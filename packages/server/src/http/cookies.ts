@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 
 /**
  * A request cookie, the Cookie header parsed on first use. @fastify/cookie is registered without
- * its parsing hook (app.ts): parsing on every request cost the session checks, which never read a
+ * its parsing hook (http/routes.ts): parsing on every request cost the session checks, which never read a
  * cookie; the two routes that do (sign-in's device cookie, the cookie refresh) parse here.
  * Setting cookies is unaffected (the plugin's reply.setCookie parses for itself).
  */

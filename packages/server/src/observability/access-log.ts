@@ -44,7 +44,7 @@ export function logUrl(url: string): string {
  * (docs/BENCHMARKS.md). Here the line is assembled from fixed fields, each value escaped by
  * JSON.stringify, and the lines of one event-loop turn are written together at its end: 0.6 µs.
  * No field can carry a credential, so nothing needs redacting; every other log line still goes
- * through pino with app.ts's redaction. A crash loses at most the current turn's lines.
+ * through pino with the redaction in http/fastify-options.ts. A crash loses at most the current turn's lines.
  */
 export function createAccessLog(logger: FastifyBaseLogger): AccessLog {
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { write(chunk: string): unknown } | undefined;
