@@ -416,7 +416,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     return checkInFull(token, scheme).then((entry) => afterTokenCheck(entry, token, scheme, request));
   }
 
-  return {
+  const verifier: Verifier = {
     async verify(input, request) {
       return check(input, request);
     },
@@ -431,4 +431,17 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
       await stream.close();
     },
   };
+  immediateChecks.set(verifier, check);
+  return verifier;
 }
+
+/** `verify` without its promise: the session itself when memory decides, a promise otherwise; refusals thrown. */
+export type ImmediateCheck = (input: string | string[] | undefined | null, request: VerifyRequestOptions | undefined) => VerifiedSession | Promise<VerifiedSession>;
+const immediateChecks = new WeakMap<Verifier, ImmediateCheck>();
+/**
+ * The check behind a verifier made by createVerifier (undefined for any other object implementing
+ * Verifier, e.g. a test double), for the adapters: when memory decides, the node:http helper answers
+ * without the promise hops of `await verifier.verify()`, which cost more per request than the check
+ * itself (docs/BENCHMARKS.md). Not exported from the package: its API stays `verify()`.
+ */
+export const immediateCheckOf = (verifier: Verifier): ImmediateCheck | undefined => immediateChecks.get(verifier);

@@ -11,7 +11,7 @@ import { TestClock } from '../../server/test/helpers/clock.ts';
 import { registerUser } from '../../server/test/helpers/http.ts';
 import { serviceKeysOf } from '../../server/test/helpers/service-keys.ts';
 import { generateDpopKeyPair, withDpop } from '../../sdk/src/dpop.ts';
-import { createVerifier, sessiondMiddleware, sessiondPlugin, verifyRequest, VerifyError, type RequestWithSession } from '../src/index.ts';
+import { createVerifier, sessiondMiddleware, sessiondPlugin, verifyRequest, VerifyError, type RequestWithSession, type Verifier } from '../src/index.ts';
 
 async function listen(server: http.Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -41,16 +41,23 @@ test('adapters: Fastify plugin, Express/Connect middleware and node:http helper'
   const connectUrl = await listen(connect);
   t.after(() => connect.close());
   // node:http drops a handler's promise: a failure answers 500, which the assertions below catch.
-  const plain = http.createServer((req, res) => {
-    verifyRequest(verifier, req, res).then(
-      (session) => session && res.end(JSON.stringify({ userId: session.userId })),
-      (error: unknown) => res.writeHead(500).end(String(error)),
-    );
-  });
+  const plainServer = (v: Verifier) =>
+    http.createServer((req, res) => {
+      verifyRequest(v, req, res).then(
+        (session) => session && res.end(JSON.stringify({ userId: session.userId })),
+        (error: unknown) => res.writeHead(500).end(String(error)),
+      );
+    });
+  const plain = plainServer(verifier);
   const plainUrl = await listen(plain);
   t.after(() => plain.close());
+  // The helper answers from createVerifier's check without verify()'s promise; any other object
+  // implementing Verifier (a wrapper, a test double) goes through verify(), with the same answers.
+  const wrapper = plainServer({ verify: verifier.verify.bind(verifier), status: () => verifier.status(), close: () => Promise.resolve() });
+  const wrapperUrl = await listen(wrapper);
+  t.after(() => wrapper.close());
 
-  for (const [name, url] of [['fastify', `${fastifyUrl}/me`], ['connect', connectUrl], ['node:http', plainUrl]] as const) {
+  for (const [name, url] of [['fastify', `${fastifyUrl}/me`], ['connect', connectUrl], ['node:http', plainUrl], ['node:http, another Verifier', wrapperUrl]] as const) {
     const ok = await fetch(url, { headers: { authorization: `Bearer ${user.accessToken}` } });
     assert.equal(ok.status, 200, name);
     assert.deepEqual(await ok.json(), { userId: user.userId }, name);
@@ -69,7 +76,7 @@ test('adapters: Fastify plugin, Express/Connect middleware and node:http helper'
 
   // sessiond gone: fail closed, 503 with Retry-After.
   await s.app.close();
-  for (const url of [`${fastifyUrl}/me`, connectUrl, plainUrl]) {
+  for (const url of [`${fastifyUrl}/me`, connectUrl, plainUrl, wrapperUrl]) {
     const r = await fetch(url, { headers: { authorization: `Bearer ${user.accessToken}` } });
     assert.equal(r.status, 503, url);
     assert.equal(r.headers.get('retry-after'), '1');

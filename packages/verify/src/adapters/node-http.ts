@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { VerifiedSession, Verifier } from '../verifier.ts';
+import { immediateCheckOf, type VerifiedSession, type Verifier } from '../verifier.ts';
 import { refusal } from './refusal.ts';
 import { dpopRequestOf, originOf, publicBaseOf, type AdapterOptions } from './request.ts';
 
@@ -24,13 +24,22 @@ function publicBaseFor(publicUrl: string | undefined): string | undefined {
  * if (!session) return; // already answered
  * ```
  */
-export async function verifyRequest(verifier: Verifier, req: IncomingMessage, res: ServerResponse, options: AdapterOptions = {}): Promise<VerifiedSession | undefined> {
+export function verifyRequest(verifier: Verifier, req: IncomingMessage, res: ServerResponse, options: AdapterOptions = {}): Promise<VerifiedSession | undefined> {
   const header = req.headers.authorization;
-  try {
-    return await verifier.verify(header, dpopRequestOf(header, req.method, req.url, req.headers.dpop, () => originOf(req), publicBaseFor(options.publicUrl)));
-  } catch (error) {
+  // Refusals are answered in a promise of their own: an error in answering (a response already
+  // sent) becomes a rejection, as from any async function, never a synchronous throw.
+  const refuse = async (error: unknown): Promise<undefined> => {
     const r = refusal(error, { tokenPresent: header !== undefined });
     res.writeHead(r.status, r.headers).end(JSON.stringify(r.body));
     return undefined;
+  };
+  try {
+    const request = dpopRequestOf(header, req.method, req.url, req.headers.dpop, () => originOf(req), publicBaseFor(options.publicUrl));
+    const check = immediateCheckOf(verifier);
+    const result = check ? check(header, request) : verifier.verify(header, request);
+    // One promise per request when memory decides (a cache hit with a live stream): see immediateCheckOf.
+    return result instanceof Promise ? result.catch(refuse) : Promise.resolve(result);
+  } catch (error) {
+    return refuse(error);
   }
 }
