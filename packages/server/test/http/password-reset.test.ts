@@ -216,8 +216,6 @@ for (const backend of backendNames) {
       if (!env) return;
       const { http } = env;
       await registerUser(http, { email: 'erin@example.com' });
-      const timings = { existing: [] as number[], unknown: [] as number[] };
-      const pairedDifferences: number[] = [];
       const answers = new Set<string>();
       const timed = async (email: string) => {
         const started = performance.now();
@@ -225,30 +223,38 @@ for (const backend of backendNames) {
         answers.add(`${res.status} ${res.text}`);
         return performance.now() - started;
       };
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       // Warm-up, then pairs measured back to back, the order alternating: the machine's load
       // (shared with other work) changes slowly next to one pair, so the difference within each
       // pair is what the service itself adds; its median ignores the odd descheduled request.
       for (const email of ['erin@example.com', 'warm@example.com']) await timed(email);
-      for (let i = 0; i < 20; i++) {
-        const unknownEmail = `nobody${i}@example.com`;
-        const [existing, unknown] = i % 2 === 0
-          ? [await timed('erin@example.com'), await timed(unknownEmail)]
-          : [await timed(unknownEmail), await timed('erin@example.com')].reverse() as [number, number];
-        timings.existing.push(existing);
-        timings.unknown.push(unknown);
-        pairedDifferences.push(existing - unknown);
-      }
-      assert.equal(answers.size, 1, `one answer for all: ${[...answers].join(' | ')}`);
-      assert.match([...answers][0]!, /^202 /);
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      const [existing, unknown, difference] = [median(timings.existing), median(timings.unknown), median(pairedDifferences)];
-      t.diagnostic(
-        `medians over 20 requests each: existing ${existing.toFixed(2)} ms, unknown ${unknown.toFixed(2)} ms; median paired difference ${difference.toFixed(2)} ms`,
-      );
       // The request does the same work for both (one insert). 5 ms leaves room for a loaded
       // machine, yet is far below what finding the account and mailing inside the request would
-      // add (an SMTP conversation; tens of milliseconds).
-      assert.ok(Math.abs(difference) < 5, `existing and unknown emails differ by ${difference.toFixed(2)} ms (median of pairs)`);
+      // add (an SMTP conversation; tens of milliseconds). Up to three rounds of 20 pairs, passing on
+      // the first round within 5 ms: a difference the service adds shows in every round, while a
+      // burst of other work on this shared machine (other test files run at the same time) spoils one.
+      const rounds: string[] = [];
+      let within = false;
+      for (let round = 0; round < 3 && !within; round++) {
+        const timings = { existing: [] as number[], unknown: [] as number[] };
+        const pairedDifferences: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const unknownEmail = `nobody${round}-${i}@example.com`;
+          const [existing, unknown] = i % 2 === 0
+            ? [await timed('erin@example.com'), await timed(unknownEmail)]
+            : [await timed(unknownEmail), await timed('erin@example.com')].reverse() as [number, number];
+          timings.existing.push(existing);
+          timings.unknown.push(unknown);
+          pairedDifferences.push(existing - unknown);
+        }
+        const [existing, unknown, difference] = [median(timings.existing), median(timings.unknown), median(pairedDifferences)];
+        rounds.push(`existing ${existing.toFixed(2)} ms, unknown ${unknown.toFixed(2)} ms, median paired difference ${difference.toFixed(2)} ms`);
+        within = Math.abs(difference) < 5;
+      }
+      t.diagnostic(`medians over 20 requests each, by round: ${rounds.join('; ')}`);
+      assert.equal(answers.size, 1, `one answer for all: ${[...answers].join(' | ')}`);
+      assert.match([...answers][0]!, /^202 /);
+      assert.ok(within, `existing and unknown emails differ by 5 ms or more in every round: ${rounds.join('; ')}`);
       // Nothing was sent inside the requests.
       assert.equal(smtp.mails.length, 0);
     });
