@@ -53,6 +53,12 @@ export class AppError extends Error {
   readonly status: number;
   /** When the caller may try again (rate limits, a brief outage); whole seconds, at least 1. */
   readonly retryAfterSeconds: number | undefined;
+  /**
+   * The OAuth error code (RFC 6749 §5.2) of a token endpoint error: the code itself, for the codes
+   * with a tokenEndpointStatus answered at a token endpoint (DPoP's, RFC 9449 §5, §8); OAuth client
+   * libraries look for it in the body (`error`), next to the problem details.
+   */
+  readonly oauthError: string | undefined;
 
   /** `atTokenEndpoint`: answered by sign-up, sign-in or refresh (the catalogue's tokenEndpointStatus, if the code has one). */
   constructor(code: ErrorCode, detail?: string, options: { retryAfterSeconds?: number | undefined; cause?: unknown; atTokenEndpoint?: boolean } = {}) {
@@ -60,7 +66,9 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.code = code;
     const entry: { status: number; tokenEndpointStatus?: number } = errorCatalogue[code];
-    this.status = (options.atTokenEndpoint ? entry.tokenEndpointStatus : undefined) ?? entry.status;
+    const tokenEndpointStatus = options.atTokenEndpoint ? entry.tokenEndpointStatus : undefined;
+    this.status = tokenEndpointStatus ?? entry.status;
+    this.oauthError = tokenEndpointStatus === undefined ? undefined : code;
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

@@ -16,6 +16,10 @@ export interface Problem {
     field: string;
     message: string;
   }>;
+  /**
+   * Only at the token endpoints (sign-up, sign-in, refresh), for a refused DPoP proof: the OAuth error code (RFC 6749 §5.2; RFC 9449 §5, §8), `invalid_dpop_proof` or `use_dpop_nonce`, which OAuth and DPoP client libraries read from the body.
+   */
+  error?: string;
 }
 
 /** Whether `value` has every required property of Problem. */
@@ -42,6 +46,7 @@ export function ProblemFromJSONTyped(json: any, ignoreDiscriminator: boolean): P
     'detail': json['detail'],
     'instance': json['instance'] == null ? undefined : json['instance'],
     'errors': json['errors'] == null ? undefined : json['errors'],
+    'error': json['error'] == null ? undefined : json['error'],
   };
 }
 
@@ -60,5 +65,6 @@ export function ProblemToJSONTyped(value?: Problem | null, ignoreDiscriminator: 
     'detail': value['detail'],
     'instance': value['instance'],
     'errors': value['errors'],
+    'error': value['error'],
   };
 }

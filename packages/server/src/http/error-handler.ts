@@ -31,12 +31,14 @@ export interface ProblemOptions {
   headers?: Record<string, string>;
   /** The catalogue's alternative status the error chose (AppError.status: DPoP at a token endpoint). */
   status?: number;
+  /** The OAuth `error` member of a token endpoint error (AppError.oauthError). */
+  oauthError?: string | undefined;
 }
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string, options: ProblemOptions = {}) {
   const { title } = errorCatalogue[code];
   const status = options.status ?? errorCatalogue[code].status;
-  const body: Problem = { type: problemType(code), title, status, detail, ...(options.errors ? { errors: options.errors } : {}) };
+  const body: Problem = { type: problemType(code), title, status, detail, ...(options.errors ? { errors: options.errors } : {}), ...(options.oauthError ? { error: options.oauthError } : {}) };
   const headers: Record<string, string> = { ...options.headers };
   if (options.retryAfterSeconds !== undefined) headers['retry-after'] = String(options.retryAfterSeconds);
   // A challenge the edge already wrote (DPoP's, dpop/dpop-http.ts) is kept.
@@ -62,7 +64,7 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onDatabaseU
     // An answer before the body was read: read the rest first, so the client can read the answer.
     drainUnreadBody(request, reply);
     if (error instanceof AppError) {
-      return sendProblem(reply, error.code, error.message, { retryAfterSeconds: error.retryAfterSeconds, status: error.status });
+      return sendProblem(reply, error.code, error.message, { retryAfterSeconds: error.retryAfterSeconds, status: error.status, oauthError: error.oauthError });
     }
     const mapped = error.code ? fastifyCodes[error.code] : undefined;
     if (mapped === 'validation_failed' && error.validation) {

@@ -11,6 +11,12 @@ export const Problem = Type.Object(
     errors: Type.Optional(
       Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), { description: 'Which inputs failed validation.' }),
     ),
+    error: Type.Optional(
+      Type.String({
+        description:
+          'Only at the token endpoints (sign-up, sign-in, refresh), for a refused DPoP proof: the OAuth error code (RFC 6749 §5.2; RFC 9449 §5, §8), `invalid_dpop_proof` or `use_dpop_nonce`, which OAuth and DPoP client libraries read from the body.',
+      }),
+    ),
   },
   { $id: 'Problem', description: 'RFC 9457 problem details' },
 );

@@ -176,7 +176,9 @@ for (const backend of backendNames) {
       });
       assert.equal(badSignIn.status, 400, 'a token endpoint answers 400 (RFC 9449 §5)');
       assert.equal(problemCode(badSignIn), 'invalid-dpop-proof');
+      assert.equal(badSignIn.body.error, 'invalid_dpop_proof', 'the OAuth error member (RFC 6749 §5.2) beside the problem details');
       assert.equal(badSignIn.headers.get('www-authenticate'), null, 'no challenge: the request is wrong, not a credential');
+      assert.equal(again.body.error, undefined, 'a resource request is answered by its challenge, not a token endpoint error');
     });
 
     test('at the token endpoints a bad proof is 400 invalid_dpop_proof (RFC 9449 §5), whatever the token; the session is untouched', async (t) => {
@@ -210,6 +212,7 @@ for (const backend of backendNames) {
           assert.equal(res.status, 400, `${name}: ${res.text}`);
           assert.equal(problemCode(res), 'invalid-dpop-proof', name);
           assert.equal(res.body.status, 400, name);
+          assert.equal(res.body.error, 'invalid_dpop_proof', name);
           assert.equal(res.headers.get('www-authenticate'), null, name);
           assert.ok(res.headers.get('date'), `${name}: the server's time, for a client with a skewed clock`);
         }
@@ -304,6 +307,7 @@ for (const backend of backendNames) {
       // A token endpoint's nonce demand (RFC 9449 §8): 400 use_dpop_nonce with DPoP-Nonce, no challenge.
       assert.equal(first.status, 400);
       assert.equal(problemCode(first), 'use-dpop-nonce');
+      assert.equal(first.body.error, 'use_dpop_nonce', 'what OAuth DPoP clients look for to retry with the nonce');
       assert.equal(first.headers.get('www-authenticate'), null);
       const nonce = first.headers.get('dpop-nonce');
       assert.ok(nonce);
