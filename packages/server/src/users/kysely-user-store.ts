@@ -51,10 +51,11 @@ export function createKyselyUserStore(db: Kysely<Database>): UserStore {
     },
     async markDeleted(id, atMs) {
       // The email becomes `deleted:<id>`: unique, frees the address for a new sign-up, and no
-      // sign-up can take it (not an email). An empty hash verifies no password.
+      // sign-up can take it (not an email). An empty hash verifies no password. The external id
+      // goes too: it names the person, and kept it would stop them from being provisioned again.
       const rows = await db
         .updateTable('users')
-        .set({ deleted_at: atMs, email: `deleted:${id}`, name: null, password_hash: '' })
+        .set({ deleted_at: atMs, email: `deleted:${id}`, name: null, password_hash: '', external_id: null })
         .where('id', '=', id)
         .where('deleted_at', 'is', null)
         .returning('id')

@@ -75,6 +75,37 @@ for (const backend of backendNames) {
       assert.equal(noPassword.status, 401);
     });
 
+    test('a deleted account keeps no external id: the same person can be provisioned again, also after tombstones made before the fix', async (t) => {
+      const env = await startApp(t, backend);
+      if (!env) return;
+      const { http, clock } = env;
+      const headers = await serviceKey(env, ['sessions:issue']);
+      const adminKey = { 'x-admin-key': (await env.app.sessiond.adminKeys.create('ops', clock.now())).secret };
+      const db = env.app.sessiond.database.db;
+
+      const first = await http.request('PUT', '/admin/users/by-email/hana@example.com', { headers, body: { externalId: 'github|77' } });
+      assert.equal(first.status, 201, first.text);
+      assert.equal((await http.delete(`/admin/users/${first.body.id}`, { headers: adminKey })).status, 200);
+      const tombstone = await db.selectFrom('users').select(['email', 'external_id']).where('id', '=', first.body.id).executeTakeFirstOrThrow();
+      assert.deepEqual(tombstone, { email: `deleted:${first.body.id}`, external_id: null }, 'nothing that names the person is kept');
+      // The same person signs in through the application again: a new account, with their id.
+      const again = await http.request('PUT', '/admin/users/by-email/hana@example.com', { headers, body: { externalId: 'github|77' } });
+      assert.equal(again.status, 201, again.text);
+      assert.notEqual(again.body.id, first.body.id);
+      assert.equal(again.body.externalId, 'github|77');
+
+      // A tombstone from before (external id kept) is cleared by the migration, which touches nothing else.
+      assert.equal((await http.delete(`/admin/users/${again.body.id}`, { headers: adminKey })).status, 200);
+      await db.updateTable('users').set({ external_id: 'github|77' }).where('id', '=', again.body.id).execute();
+      const live = await http.request('PUT', '/admin/users/by-email/ivo@example.com', { headers, body: { externalId: 'github|78' } });
+      assert.equal(live.status, 201, live.text);
+      const { up } = await import('../../src/database/migrations/2026-11-29T12-20-00_tombstone-external-ids.ts');
+      await up(db);
+      const ids = await db.selectFrom('users').select(['id', 'external_id']).where('id', 'in', [again.body.id, live.body.id]).execute();
+      assert.deepEqual(Object.fromEntries(ids.map((r) => [r.id, r.external_id])), { [again.body.id]: null, [live.body.id]: 'github|78' });
+      assert.equal((await http.request('PUT', '/admin/users/by-email/hana@example.com', { headers, body: { externalId: 'github|77' } })).status, 201);
+    });
+
     test('sessions:issue is required: 403 without the scope; 401 with no key, a bad or revoked key, a user token or an admin key', async (t) => {
       const env = await startApp(t, backend);
       if (!env) return;

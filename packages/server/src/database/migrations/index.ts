@@ -8,6 +8,7 @@ import * as serviceKeys from './2026-11-29T03-20-00_service-keys.ts';
 import * as issuedSessionsAndPasswordReset from './2026-11-29T03-30-00_issued-sessions-and-password-reset.ts';
 import * as dpopBinding from './2026-11-29T12-00-00_dpop-binding.ts';
 import * as unboundUse from './2026-11-29T12-10-00_unbound-use.ts';
+import * as tombstoneExternalIds from './2026-11-29T12-20-00_tombstone-external-ids.ts';
 
 /**
  * Migrations listed statically (not read from disk) so they work the same from TypeScript sources,
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T03-30-00_issued-sessions-and-password-reset': issuedSessionsAndPasswordReset,
   '2026-11-29T12-00-00_dpop-binding': dpopBinding,
   '2026-11-29T12-10-00_unbound-use': unboundUse,
+  '2026-11-29T12-20-00_tombstone-external-ids': tombstoneExternalIds,
 };
 
 export const migrationProvider: MigrationProvider = {
