@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
@@ -16,6 +16,14 @@ declare module 'fastify' {
 }
 
 /**
+ * The access-log line of an answered request: from the onResponse hook, and from an event stream
+ * when it closes (a hijacked reply skips onResponse; its response time is how long it was open).
+ */
+export function logAnswered(request: FastifyRequest, reply: FastifyReply): void {
+  request.server.accessLog({ reqId: request.id, method: request.method, url: request.url, remoteAddress: request.ip, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime });
+}
+
+/**
  * What every request passes through, on the root so that every route has it: the error handling
  * (http/error-handler.ts), the request id answered back, the access log line, the URL bound and the
  * API's security headers. Registered before every resource, so its close (the access log's last
@@ -30,7 +38,7 @@ export const requestHooks = fp(
 
     registerErrorHandling(app, { onDatabaseUnavailable: () => telemetry.backendError('database') });
     app.addHook('onResponse', function accessLogLine(request, reply, done) {
-      accessLog({ reqId: request.id, method: request.method, url: request.url, remoteAddress: request.ip, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime });
+      logAnswered(request, reply);
       done();
     });
     // One synchronous hook for what every request gets (a promise per hook costs a session check

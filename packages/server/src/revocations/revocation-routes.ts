@@ -9,7 +9,7 @@ import { formatCursor, parseCursor, RevocationList, RevocationListQuery, type St
 import { requireServiceKey } from '../service-keys/require-service-key.ts';
 import type { ServiceKeyStore } from '../service-keys/service-key-store.ts';
 import type { SessionEventHub } from './session-event-hub.ts';
-import { SseStream, type SseRegistry } from './sse.ts';
+import { openStream, type SseRegistry, type SseStream } from './sse.ts';
 
 export interface RevocationRoutesOptions {
   serviceKeys: ServiceKeyStore;
@@ -146,9 +146,7 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationRoutesOptions
       throw error;
     }
 
-    reply.hijack();
-    stream = new SseStream(reply.raw, reply.getHeaders());
-    registry.add(stream);
+    stream = openStream(request, reply, registry);
     stream.onClose(unsubscribe);
     const presented = request.headers['x-service-key'] as string;
     const keyId = request.serviceKey?.id ?? presented;

@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { logAnswered } from '../http/request-hooks.ts';
 
 /** A connection whose unsent output exceeds this is too slow to follow; it is closed and will resume from its cursor. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -62,6 +64,19 @@ export class SseStream {
     this.closed = true;
     for (const handler of this.closeHandlers.splice(0)) handler();
   }
+}
+
+/**
+ * A route's reply turned into an event stream: hijacked (Fastify's lifecycle ends here), registered
+ * for heartbeats and shutdown, and given its access-log line when it closes, which the onResponse
+ * hook does not write for a hijacked reply (its response time is then how long the stream was open).
+ */
+export function openStream(request: FastifyRequest, reply: FastifyReply, registry: SseRegistry, heartbeatMs?: number): SseStream {
+  reply.hijack();
+  const stream = new SseStream(reply.raw, reply.getHeaders());
+  registry.add(stream, heartbeatMs);
+  stream.onClose(() => logAnswered(request, reply));
+  return stream;
 }
 
 /** Heartbeats of one interval, spread over it: `slots` groups, one written per tick. */

@@ -5,7 +5,7 @@ import { problemResponses } from '../http/problem.ts';
 import { iso } from '../http/serialize.ts';
 import { isSessionEnd, type SessionEvent } from '../events/session-event.ts';
 import type { SessionEventHub } from '../revocations/session-event-hub.ts';
-import { SseStream, type SseRegistry } from '../revocations/sse.ts';
+import { openStream, type SseRegistry } from '../revocations/sse.ts';
 import type { AccessTokens } from '../tokens/access-tokens.ts';
 import type { Clock } from '../clock.ts';
 import type { SessionService } from './session-service.ts';
@@ -51,9 +51,7 @@ export const sessionEventStream: FastifyPluginAsync<SessionEventStreamOptions> =
     const token = (BEARER.exec(authorization) ?? DPOP_SCHEME.exec(authorization))?.[1];
     const expiresAtMs = token ? accessTokens.verifyCached(token)?.expiresAtMs : undefined;
 
-    reply.hijack();
-    const stream = new SseStream(reply.raw, reply.getHeaders());
-    registry.add(stream, heartbeatMs);
+    const stream = openStream(request, reply, registry, heartbeatMs);
     const ended = (e: Pick<SessionEvent, 'sessionId' | 'reason' | 'occurredAtMs'>) => {
       const current = e.sessionId === sessionId;
       stream.send('session.ended', JSON.stringify({ sessionId: e.sessionId, reason: e.reason ?? 'ended', endedAt: iso(e.occurredAtMs), current }));

@@ -7,6 +7,7 @@ import { adminPostgresUrl } from '../helpers/backends.ts';
 import { startApp } from '../helpers/app.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { login, registerUser } from '../helpers/http.ts';
+import { openSse } from '../helpers/sse.ts';
 
 /** The value of one sample line of a Prometheus text exposition, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -127,6 +128,27 @@ describe('observability', () => {
     assert.equal(requestLines.length, 3, 'one line per request');
     assert.ok(requestLines.every((l) => typeof l.reqId === 'string'));
     assert.ok(requestLines.some((l) => l.reqId === 'trace-abc.123'));
+  });
+
+  test('event streams get their access-log line too, when they close (hijacked replies skip onResponse)', async (t) => {
+    const logs = captureLogs();
+    const env = await startApp(t, 'sqlite', { deps: { logger: { level: 'info', stream: logs.stream, redact: redactPaths } } });
+    assert.ok(env);
+    const user = await registerUser(env.http);
+    const stream = await openSse(`${env.url}/sessions/events`, { authorization: `Bearer ${user.accessToken}`, 'x-request-id': 'stream-1' });
+    assert.equal(stream.status, 200);
+    await stream.next('ready');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(logs.lines().filter((l) => l.reqId === 'stream-1').length, 0, 'no line while it is open');
+    stream.close();
+    const deadline = Date.now() + 5000;
+    let line: Record<string, any> | undefined;
+    while (!(line = logs.lines().find((l) => l.reqId === 'stream-1')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(line, 'one line once the client went away');
+    assert.deepEqual([line.req.method, line.req.url, line.res.statusCode], ['GET', '/sessions/events', 200]);
+    assert.ok(line.responseTime >= 50, `its response time is how long it was open (${line.responseTime} ms)`);
+    assert.ok(!JSON.stringify(line).includes(user.accessToken));
+    assert.equal(logs.lines().filter((l) => l.reqId === 'stream-1').length, 1, 'exactly one');
   });
 
   test('GET /ready: 200 with every check ok; 503 naming the database when it is gone', async (t) => {
