@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { immediateCheckOf, type VerifiedSession, type Verifier } from '../verifier.ts';
 import { refusal } from './refusal.ts';
-import { dpopRequestOf, originOf, publicBaseOf, type AdapterOptions } from './request.ts';
+import { dpopRequestOf, originOf, publicBaseOf, usesDpopScheme, type AdapterOptions } from './request.ts';
 
 // The helper takes its options on every call, so the parsed publicUrl is remembered here instead of
 // parsing a URL per request (the Fastify and Express adapters parse it once, when they are made).
@@ -24,22 +24,26 @@ function publicBaseFor(publicUrl: string | undefined): string | undefined {
  * if (!session) return; // already answered
  * ```
  */
-export function verifyRequest(verifier: Verifier, req: IncomingMessage, res: ServerResponse, options: AdapterOptions = {}): Promise<VerifiedSession | undefined> {
+export function verifyRequest(verifier: Verifier, req: IncomingMessage, res: ServerResponse, options?: AdapterOptions): Promise<VerifiedSession | undefined> {
   const header = req.headers.authorization;
-  // Refusals are answered in a promise of their own: an error in answering (a response already
-  // sent) becomes a rejection, as from any async function, never a synchronous throw.
-  const refuse = async (error: unknown): Promise<undefined> => {
-    const r = refusal(error, { tokenPresent: header !== undefined });
-    res.writeHead(r.status, r.headers).end(JSON.stringify(r.body));
-    return undefined;
-  };
   try {
-    const request = dpopRequestOf(header, req.method, req.url, req.headers.dpop, () => originOf(req), publicBaseFor(options.publicUrl));
+    // Only a request under the DPoP scheme needs its method, URL and proof.
+    const request = usesDpopScheme(header) ? dpopRequestOf(header, req.method, req.url, req.headers.dpop, () => originOf(req), publicBaseFor(options?.publicUrl)) : undefined;
     const check = immediateCheckOf(verifier);
     const result = check ? check(header, request) : verifier.verify(header, request);
     // One promise per request when memory decides (a cache hit with a live stream): see immediateCheckOf.
-    return result instanceof Promise ? result.catch(refuse) : Promise.resolve(result);
+    return result instanceof Promise ? result.catch((error: unknown) => answerRefusal(error, header, res)) : Promise.resolve(result);
   } catch (error) {
-    return refuse(error);
+    return answerRefusal(error, header, res);
   }
+}
+
+/**
+ * Answers a refused request. Async so that an error in answering (a response already sent) becomes
+ * a rejection, as from any async function, never a synchronous throw.
+ */
+async function answerRefusal(error: unknown, header: string | undefined, res: ServerResponse): Promise<undefined> {
+  const r = refusal(error, { tokenPresent: header !== undefined });
+  res.writeHead(r.status, r.headers).end(JSON.stringify(r.body));
+  return undefined;
 }

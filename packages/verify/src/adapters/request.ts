@@ -20,12 +20,15 @@ export function publicBaseOf(publicUrl: string | undefined): string | undefined 
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/** The `Authorization` header names the DPoP scheme (RFC 9449 §7.1; case-insensitive). */
+export const usesDpopScheme = (authorization: string | undefined): authorization is string => authorization !== undefined && DPOP_SCHEME.test(authorization);
+
 /**
  * What verify() needs to check a DPoP proof (RFC 9449 §7.1), built only for a request under the DPoP
  * scheme: a bearer request costs nothing here. `origin` is called only then (scheme and host).
  */
 export function dpopRequestOf(authorization: string | undefined, method: string | undefined, path: string | undefined, dpop: string | string[] | undefined, origin: () => string, publicBase: string | undefined): VerifyRequestOptions | undefined {
-  if (authorization === undefined || !DPOP_SCHEME.test(authorization)) return undefined;
+  if (!usesDpopScheme(authorization)) return undefined;
   return { method, url: `${publicBase ?? origin()}${path ?? '/'}`, dpop };
 }
 
