@@ -30,9 +30,11 @@ export function verifyRequest(verifier: Verifier, req: IncomingMessage, res: Ser
     // Only a request under the DPoP scheme needs its method, URL and proof.
     const request = usesDpopScheme(header) ? dpopRequestOf(header, req.method, req.url, req.headers.dpop, () => originOf(req), publicBaseFor(options?.publicUrl)) : undefined;
     const check = immediateCheckOf(verifier);
-    const result = check ? check(header, request) : verifier.verify(header, request);
-    // One promise per request when memory decides (a cache hit with a live stream): see immediateCheckOf.
-    return result instanceof Promise ? result.catch((error: unknown) => answerRefusal(error, header, res)) : Promise.resolve(result);
+    // One promise per request when memory decides (a cache hit with a live stream): see
+    // immediateCheckOf. Any other Verifier (a wrapper, a test double) is awaited, whatever its promise.
+    const result = check ? check(header, request) : Promise.resolve(verifier.verify(header, request));
+    if (!(result instanceof Promise)) return Promise.resolve(result);
+    return result.catch((error: unknown) => answerRefusal(error, header, res));
   } catch (error) {
     return answerRefusal(error, header, res);
   }
