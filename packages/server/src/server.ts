@@ -4,6 +4,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
 import { dataFiles } from './data-files.ts';
 import { migrateDatabase, openDatabase } from './database/database.ts';
+import { serveClusterCounters } from './abuse/cluster-counter-store.ts';
 import { serveClusterMetrics } from './observability/cluster-metrics.ts';
 import { relayClusterRevocations } from './sessions/revocation-bus.ts';
 import { loadOrCreateKeyFile } from './tokens/key-store.ts';
@@ -107,6 +108,7 @@ async function runPrimary(config: AppConfig) {
 
   relayClusterRevocations();
   serveClusterMetrics();
+  serveClusterCounters();
   let announced = false;
   cluster.on('message', (_worker, msg: { type?: string; port?: number }) => {
     if (msg?.type === 'sessiond:listening' && !announced) {

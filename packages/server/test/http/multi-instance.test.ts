@@ -113,6 +113,45 @@ describe('many instances on PostgreSQL + Redis', { timeout: 240_000 }, () => {
     const pids = execFileSync('pgrep', ['-P', String(svc.child.pid)]).toString().trim().split('\n');
     assert.equal(pids.length, 2, 'two worker processes');
   });
+  test('WORKERS=2 without Redis: the rate limits hold for the whole server, not per worker (the primary keeps the counters)', async (t) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessiond-workers-limits-'));
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const svc = await startServiceProcess(t, { WORKERS: '2', DATA_DIR: dataDir, RATE_LIMIT: 'on', TRUST_PROXY: '127.0.0.1', LOGIN_FAILURES_BEFORE_DELAY: '5', RATE_LIMIT_PER_IP_PER_MINUTE: '6' });
+    const victim = await registerUser(svc.http);
+    // Which worker answered: a generated request id starts with its process's prefix.
+    const workerOf = (r: Response) => r.headers.get('x-request-id')!.split('-')[0]!;
+    const signIn = (address: string, email: string, password: string) =>
+      fetch(`${svc.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address, connection: 'close' },
+        body: JSON.stringify({ email, password }),
+      }).then(async (r) => (await r.arrayBuffer(), { status: r.status, worker: workerOf(r) }));
+    // Both workers listening first (the service answers as soon as one does).
+    const seen = new Set<string>();
+    for (const deadline = Date.now() + 20_000; seen.size < 2 && Date.now() < deadline; ) {
+      const r = await fetch(`${svc.url}/health`, { headers: { connection: 'close' } });
+      seen.add(workerOf(r));
+    }
+    assert.equal(seen.size, 2, 'two workers answer');
+    // 30 wrong guesses at once, each from its own address, on 30 connections: the primary hands
+    // connections to the two workers in turn. Counted per worker, about 10 would reach the password
+    // check; counted by the primary for the whole server, 5 (plus one per back-off step).
+    const started = performance.now();
+    const guesses = await Promise.all(Array.from({ length: 30 }, (_, i) => signIn(`10.8.0.${i + 1}`, victim.email, `wrong guess ${i}`)));
+    const elapsedMs = performance.now() - started;
+    let allowed = 5;
+    for (let k = 1; (2 ** k - 1) * 1000 <= elapsedMs; k++) allowed++;
+    const checked = guesses.filter((g) => g.status === 401).length;
+    t.diagnostic(`${checked} of 30 guesses reached the password check in ${elapsedMs.toFixed(0)} ms (allowed ${allowed}); answered by ${new Set(guesses.map((g) => g.worker)).size} workers`);
+    assert.equal(new Set(guesses.map((g) => g.worker)).size, 2, 'both workers answered guesses');
+    assert.equal(checked + guesses.filter((g) => g.status === 429).length, 30, JSON.stringify(guesses));
+    assert.ok(checked >= 5 && checked <= allowed, `${checked} guesses checked; the bound is ${allowed} for the whole server`);
+    // The per-address limit too: 6 a minute from one address, whichever worker answers.
+    const fromOne = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn('10.7.7.7', `nobody${i}@example.com`, 'whatever it is')));
+    assert.equal(new Set(fromOne.map((g) => g.worker)).size, 2, 'both workers answered');
+    assert.equal(fromOne.filter((g) => g.status !== 429).length, 6, JSON.stringify(fromOne));
+  });
+
   test('an account deleted on A (DELETE /auth/me), or a password changed on B: every token refused on the other at once (push)', async (t) => {
     // A long poll interval: only the push channels can explain a fast refusal.
     const { a, b } = await cluster(t, { REVOCATION_POLL_INTERVAL_MS: '60000' });
