@@ -54,7 +54,10 @@ export class ClusterCounterStore implements CounterStore {
   private ask<T>(operation: Operation, locally: () => Promise<T>): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      let settled = false;
       const settle = (answer: Answer | undefined) => {
+        if (settled) return; // a late answer after the timeout, or a send error after the answer
+        settled = true;
         clearTimeout(timer);
         this.pending.delete(id);
         if (answer && 'result' in answer) resolve(answer.result as T);
