@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { askPrimary } from '../cluster-ipc.ts';
 import { MemoryCounterStore, type AttemptVerdict, type BackoffPolicy, type CounterStore } from './counter-store.ts';
 
 /**
@@ -29,15 +30,7 @@ interface Answer {
 
 /** In a worker: the counter store, kept by the primary. */
 export class ClusterCounterStore implements CounterStore {
-  private nextId = 0;
-  private readonly pending = new Map<number, (answer: Answer | undefined) => void>();
-
-  constructor(private readonly fallback: CounterStore) {
-    process.on('message', (msg: unknown) => {
-      const m = msg as Partial<Answer>;
-      if (m?.type === RESULT && typeof m.id === 'number') this.pending.get(m.id)?.(m as Answer);
-    });
-  }
+  constructor(private readonly fallback: CounterStore) {}
 
   increment(key: string, windowMs: number): Promise<{ count: number; resetAtMs: number }> {
     return this.ask({ op: 'increment', key, windowMs }, () => this.fallback.increment(key, windowMs));
@@ -51,25 +44,9 @@ export class ClusterCounterStore implements CounterStore {
     return this.ask({ op: 'reset', key }, () => this.fallback.reset(key));
   }
 
-  private ask<T>(operation: Operation, locally: () => Promise<T>): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const settle = (answer: Answer | undefined) => {
-        if (settled) return; // a late answer after the timeout, or a send error after the answer
-        settled = true;
-        clearTimeout(timer);
-        this.pending.delete(id);
-        if (answer && 'result' in answer) resolve(answer.result as T);
-        else locally().then(resolve, reject);
-      };
-      const timer = setTimeout(() => settle(undefined), ANSWER_TIMEOUT_MS);
-      this.pending.set(id, settle);
-      if (!process.send) return settle(undefined);
-      process.send({ type: REQUEST, id, ...operation }, undefined, undefined, (error: Error | null) => {
-        if (error) settle(undefined);
-      });
-    });
+  private async ask<T>(operation: Operation, locally: () => Promise<T>): Promise<T> {
+    const answer = await askPrimary<Answer>({ type: REQUEST, ...operation }, RESULT, ANSWER_TIMEOUT_MS);
+    return answer && 'result' in answer ? (answer.result as T) : locally();
   }
 }
 

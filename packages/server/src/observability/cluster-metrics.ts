@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { askPrimary } from '../cluster-ipc.ts';
 import { AppError } from '../errors.ts';
 
 /**
@@ -27,34 +28,12 @@ export function answerPrimaryScrapes(registry: Registry): void {
   new AggregatorRegistry(); // installs prom-client's worker-side listener (idempotent)
 }
 
-let nextId = 0;
-const pending = new Map<number, (result: ScrapeResult) => void>();
-let listening = false;
-
 /** In a worker: the whole instance's metrics, in the Prometheus text format, from the primary. */
-export function scrapeWholeCluster(): Promise<string> {
-  if (!listening) {
-    listening = true;
-    process.on('message', (msg: unknown) => {
-      const m = msg as Partial<ScrapeResult>;
-      if (m?.type === SCRAPE_RESULT && typeof m.id === 'number') pending.get(m.id)?.(m as ScrapeResult);
-    });
-  }
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    const fail = (why: string) => {
-      pending.delete(id);
-      reject(new AppError('service_unavailable', `The instance's metrics could not be gathered (${why}).`, { retryAfterSeconds: 1 }));
-    };
-    const timer = setTimeout(() => fail('no answer from the primary'), SCRAPE_TIMEOUT_MS);
-    pending.set(id, (result) => {
-      clearTimeout(timer);
-      pending.delete(id);
-      if (result.text !== undefined) resolve(result.text);
-      else fail(result.error ?? 'unknown error');
-    });
-    process.send?.({ type: SCRAPE_REQUEST, id });
-  });
+export async function scrapeWholeCluster(): Promise<string> {
+  const result = await askPrimary<ScrapeResult>({ type: SCRAPE_REQUEST }, SCRAPE_RESULT, SCRAPE_TIMEOUT_MS);
+  if (result?.text !== undefined) return result.text;
+  const why = result ? (result.error ?? 'unknown error') : 'no answer from the primary';
+  throw new AppError('service_unavailable', `The instance's metrics could not be gathered (${why}).`, { retryAfterSeconds: 1 });
 }
 
 /** In the primary: answers the workers' scrape requests with every worker's metrics merged. */
